@@ -1,0 +1,133 @@
+package sockwatch
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+)
+
+// BenchmarkRead is one full read of this host: sockstat, sockstat6,
+// protocols, every limit, netstat, snmp, snmp6.
+func BenchmarkRead(b *testing.B) {
+	r := NewReader("/proc")
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := r.Read(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkReadScenario reads a composed proc tree, the cost of parsing
+// without the kernel's cost of generating the files.
+func BenchmarkReadScenario(b *testing.B) {
+	r := NewReader(filepath.Join("testdata", "out-of-socket-memory"))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := r.Read(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkReadConnections shows that a read costs the same whatever the
+// number of TCP connections: every source is a counter, none a table. It
+// opens the connections on this host's loopback, where Read looks.
+func BenchmarkReadConnections(b *testing.B) {
+	for _, conns := range []int{0, 20000} {
+		b.Run(fmt.Sprintf("conns=%d", conns), func(b *testing.B) {
+			closeAll := openConnections(b, conns)
+			defer closeAll()
+			r := NewReader("/proc")
+			s, err := r.Read()
+			if err != nil {
+				b.Fatal(err)
+			}
+			if s.Sockstat.TCPInUse.Value < int64(2*conns) {
+				b.Fatalf("TCP inuse %d, want at least %d", s.Sockstat.TCPInUse.Value, 2*conns)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := r.Read(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// connsPerHelper keeps each helper process under the 20,000 open files a
+// process may have here (raising the hard limit needs CAP_SYS_RESOURCE).
+const connsPerHelper = 5000
+
+// openConnections establishes n loopback TCP connections (2n sockets),
+// held by helper processes.
+func openConnections(b *testing.B, n int) func() {
+	b.Helper()
+	var helpers []*exec.Cmd
+	var stdins []io.Closer
+	stop := func() {
+		for _, in := range stdins {
+			in.Close()
+		}
+		for _, h := range helpers {
+			h.Wait()
+		}
+	}
+	for left := n; left > 0; left -= connsPerHelper {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), connHelperEnv+"="+strconv.Itoa(min(left, connsPerHelper)))
+		cmd.Stderr = os.Stderr
+		in, err := cmd.StdinPipe()
+		if err != nil {
+			b.Fatal(err)
+		}
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		helpers, stdins = append(helpers, cmd), append(stdins, in)
+		if line, _ := bufio.NewReader(out).ReadString('\n'); line != "ready\n" {
+			stop()
+			b.Fatalf("connection helper: %q", line)
+		}
+	}
+	return stop
+}
+
+// holdConnections opens count loopback TCP connections, says "ready" and
+// keeps them until its stdin closes.
+func holdConnections(count string) {
+	n, err := strconv.Atoi(count)
+	var l net.Listener
+	if err == nil {
+		var lc net.ListenConfig
+		lc.SetMultipathTCP(false)
+		l, err = lc.Listen(context.Background(), "tcp4", "127.0.0.1:0")
+	}
+	conns := make([]net.Conn, 0, 2*n)
+	for i := 0; err == nil && i < n; i++ {
+		var c, a net.Conn
+		if c, err = net.Dial("tcp4", l.Addr().String()); err == nil {
+			a, err = l.Accept()
+			conns = append(conns, c, a)
+		}
+	}
+	if err != nil {
+		os.Stdout.WriteString("error: " + err.Error() + "\n")
+		os.Exit(2)
+	}
+	os.Stdout.WriteString("ready\n")
+	io.Copy(io.Discard, os.Stdin)
+}

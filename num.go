@@ -1,0 +1,20 @@
+package sockwatch
+
+// Num is one figure read from the kernel. Known is false when its source
+// could not be read: a sysctl hidden in a container's namespace, a line an
+// older or newer kernel does not print. Unknown is never reported as zero.
+type Num struct {
+	Value int64
+	Known bool
+}
+
+func known(v int64) Num { return Num{Value: v, Known: true} }
+
+// percent is a share of limit in percent; unknown when either side is, or
+// when the limit is not positive (a zero limit has no meaningful share).
+func percent(used, limit Num) (float64, bool) {
+	if !used.Known || !limit.Known || limit.Value <= 0 {
+		return 0, false
+	}
+	return float64(used.Value) * 100 / float64(limit.Value), true
+}

@@ -1,0 +1,149 @@
+package sockwatch
+
+import (
+	"bytes"
+	"fmt"
+)
+
+// Sockstat holds net/sockstat and net/sockstat6 (and two counts of
+// net/protocols): socket counts and memory of
+// one network namespace. Memory of TCP and UDP is in pages, as the kernel
+// prints it; FRAG memory is in bytes.
+//
+// Scope, as the kernel keeps them: SocketsUsed, every inuse, TCPTimeWait and
+// FRAG are per network namespace; TCPOrphan, TCPAlloc, TCPMemPages and
+// UDPMemPages are global to the host, whichever namespace prints them.
+type Sockstat struct {
+	SocketsUsed Num // sockets: used, every family, as created by user space
+
+	TCPInUse    Num
+	TCPOrphan   Num
+	TCPTimeWait Num // TIME_WAIT buckets
+	TCPAlloc    Num
+	TCPMemPages Num
+
+	UDPInUse    Num
+	UDPMemPages Num
+
+	UDPLiteInUse Num
+	RawInUse     Num
+
+	FragInUse       Num
+	FragMemoryBytes Num
+
+	TCP6InUse        Num
+	UDP6InUse        Num
+	UDPLite6InUse    Num
+	Raw6InUse        Num
+	Frag6InUse       Num
+	Frag6MemoryBytes Num
+
+	// From net/protocols, per namespace: MPTCP sockets, each of which also
+	// has a TCP subflow. Unknown on kernels without MPTCP.
+	MPTCPInUse  Num
+	MPTCP6InUse Num
+}
+
+// parseSockstat reads the "LABEL: key value key value" lines of sockstat and
+// sockstat6 into s. Keys it does not know are ignored so that a newer kernel
+// does not break it; a malformed line is an error naming path and line.
+func parseSockstat(path string, data []byte, s *Sockstat) error {
+	var buf [16][]byte
+	seen := false
+	err := lines(data, func(n int, line []byte) error {
+		if len(bytes.TrimSpace(line)) == 0 {
+			return nil
+		}
+		colon := bytes.IndexByte(line, ':')
+		if colon <= 0 {
+			return lineErr(path, n, "no \"LABEL:\" at the start of the line")
+		}
+		label := line[:colon]
+		f := fields(line[colon+1:], buf[:])
+		if len(f) == 0 || len(f)%2 != 0 {
+			return lineErr(path, n, "%s: want key value pairs, got %d fields", label, len(f))
+		}
+		for i := 0; i < len(f); i += 2 {
+			v, err := atoi(f[i+1])
+			if err != nil || v < 0 {
+				return lineErr(path, n, "%s %s: %q is not a count", label, f[i], f[i+1])
+			}
+			if dst := s.field(label, f[i]); dst != nil {
+				*dst = known(v)
+			}
+		}
+		seen = true
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if !seen {
+		return &FileError{Path: path, Err: fmt.Errorf("empty")}
+	}
+	return nil
+}
+
+// field maps a sockstat label and key to the figure it sets; nil for the
+// ones this version does not know. The switches on string(bytes) do not
+// allocate.
+func (s *Sockstat) field(label, key []byte) *Num {
+	switch string(label) {
+	case "sockets":
+		if string(key) == "used" {
+			return &s.SocketsUsed
+		}
+	case "TCP":
+		switch string(key) {
+		case "inuse":
+			return &s.TCPInUse
+		case "orphan":
+			return &s.TCPOrphan
+		case "tw":
+			return &s.TCPTimeWait
+		case "alloc":
+			return &s.TCPAlloc
+		case "mem":
+			return &s.TCPMemPages
+		}
+	case "UDP":
+		switch string(key) {
+		case "inuse":
+			return &s.UDPInUse
+		case "mem":
+			return &s.UDPMemPages
+		}
+	case "FRAG":
+		switch string(key) {
+		case "inuse":
+			return &s.FragInUse
+		case "memory":
+			return &s.FragMemoryBytes
+		}
+	case "FRAG6":
+		switch string(key) {
+		case "inuse":
+			return &s.Frag6InUse
+		case "memory":
+			return &s.Frag6MemoryBytes
+		}
+	}
+	if string(key) != "inuse" {
+		return nil
+	}
+	switch string(label) {
+	case "UDPLITE":
+		return &s.UDPLiteInUse
+	case "RAW":
+		return &s.RawInUse
+	case "TCP6":
+		return &s.TCP6InUse
+	case "UDP6":
+		return &s.UDP6InUse
+	case "UDPLITE6":
+		return &s.UDPLite6InUse
+	case "RAW6":
+		return &s.Raw6InUse
+	}
+	return nil
+}

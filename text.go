@@ -1,0 +1,77 @@
+package sockwatch
+
+import (
+	"bytes"
+	"errors"
+	"math"
+)
+
+// Helpers for the kernel's space-separated text tables. They work on the
+// bytes in place, so parsing allocates nothing.
+
+// lines yields each line of data (without its newline) with its 1-based number.
+func lines(data []byte, yield func(n int, line []byte) error) error {
+	for n := 1; len(data) > 0; n++ {
+		line := data
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			line, data = data[:i], data[i+1:]
+		} else {
+			data = nil
+		}
+		if err := yield(n, line); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fields splits line at runs of spaces and tabs into dst, which it returns.
+func fields(line []byte, dst [][]byte) [][]byte {
+	dst = dst[:0]
+	for {
+		for len(line) > 0 && (line[0] == ' ' || line[0] == '\t') {
+			line = line[1:]
+		}
+		if len(line) == 0 {
+			return dst
+		}
+		i := 0
+		for i < len(line) && line[i] != ' ' && line[i] != '\t' {
+			i++
+		}
+		dst = append(dst, line[:i])
+		line = line[i:]
+	}
+}
+
+var errNumber = errors.New("not a decimal integer")
+
+// atoi parses a decimal int64 with an optional sign, rejecting anything else,
+// overflow included: a figure that does not fit is an error, not a wrap.
+func atoi(b []byte) (int64, error) {
+	neg := false
+	if len(b) > 0 && (b[0] == '-' || b[0] == '+') {
+		neg = b[0] == '-'
+		b = b[1:]
+	}
+	if len(b) == 0 {
+		return 0, errNumber
+	}
+	var u uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, errNumber
+		}
+		if u > (math.MaxInt64+1)/10 {
+			return 0, errNumber
+		}
+		u = u*10 + uint64(c-'0')
+	}
+	switch {
+	case neg && u <= math.MaxInt64+1:
+		return -int64(u-1) - 1, nil
+	case !neg && u <= math.MaxInt64:
+		return int64(u), nil
+	}
+	return 0, errNumber
+}

@@ -1,0 +1,70 @@
+package sockwatch
+
+// Figures derived from a snapshot, shared by the Telegraf input and the check
+// so that both say the same thing about the same host.
+
+// OrphanPenalty is how much the kernel can inflate the orphan count when it
+// compares it with tcp_max_orphans: tcp_out_of_resources() shifts the count
+// left by up to 2 for a socket with a soft error that is being reset, so
+// orphans are killed from a quarter of the configured limit on.
+const OrphanPenalty = 4
+
+// TCPMemBytes is TCP memory in bytes.
+func (s *Snapshot) TCPMemBytes() Num { return s.bytes(s.Sockstat.TCPMemPages) }
+
+// UDPMemBytes is UDP memory in bytes.
+func (s *Snapshot) UDPMemBytes() Num { return s.bytes(s.Sockstat.UDPMemPages) }
+
+// PagesToBytes converts a page count of this snapshot's host to bytes.
+func (s *Snapshot) PagesToBytes(pages Num) Num { return s.bytes(pages) }
+
+func (s *Snapshot) bytes(pages Num) Num {
+	if !pages.Known || s.PageSize <= 0 {
+		return Num{}
+	}
+	return known(pages.Value * s.PageSize)
+}
+
+// TCPMemUsedPercent is TCP memory in percent of tcp_mem's max line.
+func (s *Snapshot) TCPMemUsedPercent() (float64, bool) {
+	return percent(s.Sockstat.TCPMemPages, s.Limits.TCPMemMaxPages)
+}
+
+// UDPMemUsedPercent is UDP memory in percent of udp_mem's max line.
+func (s *Snapshot) UDPMemUsedPercent() (float64, bool) {
+	return percent(s.Sockstat.UDPMemPages, s.Limits.UDPMemMaxPages)
+}
+
+// TCPMemUnderPressure reports whether TCP memory is above tcp_mem's pressure
+// line, where the kernel starts shrinking buffers (it enters pressure when
+// the pages allocated exceed tcp_mem[1]). ok is false when either is unknown.
+func (s *Snapshot) TCPMemUnderPressure() (pressure, ok bool) {
+	m, p := s.Sockstat.TCPMemPages, s.Limits.TCPMemPressurePages
+	if !m.Known || !p.Known {
+		return false, false
+	}
+	return m.Value > p.Value, true
+}
+
+// TCPOrphanUsedPercent is the orphan count in percent of tcp_max_orphans.
+func (s *Snapshot) TCPOrphanUsedPercent() (float64, bool) {
+	return percent(s.Sockstat.TCPOrphan, s.Limits.TCPMaxOrphans)
+}
+
+// TCPOrphanPenaltyPercent is the orphan count in percent of tcp_max_orphans
+// under the kernel's worst-case 4x penalty: at 100 the kernel may already be
+// killing orphans.
+func (s *Snapshot) TCPOrphanPenaltyPercent() (float64, bool) {
+	p, ok := s.TCPOrphanUsedPercent()
+	return p * OrphanPenalty, ok
+}
+
+// TCPTimeWaitUsedPercent is TIME_WAIT sockets in percent of tcp_max_tw_buckets.
+func (s *Snapshot) TCPTimeWaitUsedPercent() (float64, bool) {
+	return percent(s.Sockstat.TCPTimeWait, s.Limits.TCPMaxTWBuckets)
+}
+
+// FilesUsedPercent is allocated file handles in percent of fs.file-max.
+func (s *Snapshot) FilesUsedPercent() (float64, bool) {
+	return percent(s.Limits.FilesAllocated, s.Limits.FilesMax)
+}
