@@ -2,7 +2,9 @@ package sockwatch
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -32,6 +34,46 @@ func BenchmarkReadScenario(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := r.Read(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkParse is the parsing alone, of every file a Read takes, from
+// memory: what sockwatch itself costs, apart from the kernel's generating the
+// files and the system calls.
+func BenchmarkParse(b *testing.B) {
+	dir := filepath.Join("testdata", "quiet-host")
+	file := func(name string) []byte {
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			b.Fatal(err)
+		}
+		return data
+	}
+	sockstat, sockstat6, protocols := file("1/net/sockstat"), file("1/net/sockstat6"), file("1/net/protocols")
+	netstat, snmp, snmp6 := file("1/net/netstat"), file("1/net/snmp"), file("1/net/snmp6")
+	var v [3]Num
+	type sysctl struct {
+		data []byte
+		dst  []*Num
+	}
+	var sysctls []sysctl
+	for _, name := range []string{sysTCPMem, sysUDPMem, sysTCPMaxOrphans, sysTCPMaxTW, sysFileNr, sysFileMax} {
+		data := file(filepath.Join("sys", name))
+		sysctls = append(sysctls, sysctl{data, []*Num{&v[0], &v[1], &v[2]}[:len(bytes.Fields(data))]})
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		var s Sockstat
+		var c Counters
+		err := errors.Join(parseSockstat("s", sockstat, &s), parseSockstat("s6", sockstat6, &s),
+			parseProtocols("p", protocols, &s), parseNetstat("n", netstat, &c), parseNetstat("n", snmp, &c),
+			parseSnmp6("n6", snmp6, &c))
+		for _, sc := range sysctls {
+			err = errors.Join(err, parseInts("sysctl", sc.data, sc.dst))
+		}
+		if err != nil {
 			b.Fatal(err)
 		}
 	}

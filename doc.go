@@ -8,6 +8,7 @@
 // false), never zero: a container cannot see the host's tcp_mem, and a
 // missing limit must not look like a limit of zero.
 //
-// The package knows nothing of Telegraf or Nagios; the input plugin and the
-// check are thin wrappers over [Reader.Read].
+// It reads Linux's proc and builds on Linux only. It knows nothing of
+// Telegraf or Nagios: the input plugin and the check are thin wrappers over
+// [Reader.Read], [ScanOwners] and [Reader.Namespaces].
 package sockwatch

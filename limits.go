@@ -6,7 +6,8 @@ import "path/filepath"
 //
 // tcp_mem, udp_mem and tcp_max_orphans exist only in the initial network
 // namespace: in a container they are unknown. tcp_max_tw_buckets is per
-// namespace, and /proc/sys shows the namespace of the reading process.
+// namespace, and /proc/sys shows the namespace of the reading process: it is
+// unknown when the namespace read is not the reader's own.
 type Limits struct {
 	TCPMemMinPages      Num // net.ipv4.tcp_mem[0]: below it TCP does not moderate memory
 	TCPMemPressurePages Num // net.ipv4.tcp_mem[1]: above it TCP is under memory pressure

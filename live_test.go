@@ -155,6 +155,10 @@ func TestLiveNamespaceExact(t *testing.T) {
 	// Every socket but the TCP and MPTCP ones: 11 UNIX, 2 UDP, netlink, raw.
 	require.Equal(t, OtherSockets{Held: n(15)}, s.NumOtherSock())
 
+	unix, err := NewReader(root).UnixSockets()
+	require.NoError(t, err)
+	require.Equal(t, n(11), unix, "3 socketpairs, a listener with 2 connections")
+
 	// ss as referee, in the helper's namespace: it lists the UNIX, UDP and
 	// raw sockets; the unbound netlink socket is the one it cannot see.
 	out, err := exec.Command("nsenter", "--net=/proc/"+strconv.Itoa(cmd.Process.Pid)+"/ns/net",
@@ -162,9 +166,10 @@ func TestLiveNamespaceExact(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, int(s.NumOtherSock().Held.Value)-1, strings.Count(string(out), "\n"), "ss says:\n%s", out)
 
-	// The helper's namespace has its own tcp_max_tw_buckets, but the
-	// reader sees /proc/sys of its own namespace: the host's here.
-	require.Equal(t, n(readSysctl(t, "net/ipv4/tcp_max_tw_buckets")), s.Limits.TCPMaxTWBuckets)
+	// The helper's namespace has its own tcp_max_tw_buckets, which the
+	// reader cannot see: /proc/sys shows the host's. Unknown, not the host's.
+	require.False(t, s.Limits.TCPMaxTWBuckets.Known)
+	require.Equal(t, n(readSysctl(t, "net/ipv4/tcp_max_orphans")), s.Limits.TCPMaxOrphans, "global limits stand")
 }
 
 // TestLiveHostLimits checks the limits read from this host against the

@@ -20,7 +20,24 @@ type OtherSockets struct {
 // With beancounters it is the numothersock row of this container: the only
 // one in a container's file, the host's own (ID "0") in a host's file.
 //
-// Without them it is computed from sockstat as
+// Without them it is Sockstat.NumOtherSock.
+func (s *Snapshot) NumOtherSock() OtherSockets {
+	if b, ok := s.ownBeancounter("numothersock"); ok {
+		o := OtherSockets{
+			Held: known(b.Held), FromBeancounters: true, ID: b.ID, FailCnt: known(b.FailCnt),
+		}
+		if !Unlimited(b.Barrier) {
+			o.Barrier = known(b.Barrier)
+		}
+		if !Unlimited(b.Limit) {
+			o.Limit = known(b.Limit)
+		}
+		return o
+	}
+	return OtherSockets{Held: s.Sockstat.NumOtherSock()}
+}
+
+// NumOtherSock computes the non-TCP sockets of the namespace as
 //
 //	sockets: used - TCP: inuse - TCP6: inuse - MPTCP - MPTCPv6
 //
@@ -35,22 +52,9 @@ type OtherSockets struct {
 // "sockets: used", host-wide and without orphaned TCP sockets, so there the
 // figure drifts low by the orphans, and is unknown when "sockets: used" falls
 // below the TCP count.
-func (s *Snapshot) NumOtherSock() OtherSockets {
-	if b, ok := s.ownBeancounter("numothersock"); ok {
-		o := OtherSockets{
-			Held: known(b.Held), FromBeancounters: true, ID: b.ID, FailCnt: known(b.FailCnt),
-		}
-		if !Unlimited(b.Barrier) {
-			o.Barrier = known(b.Barrier)
-		}
-		if !Unlimited(b.Limit) {
-			o.Limit = known(b.Limit)
-		}
-		return o
-	}
-	st := &s.Sockstat
+func (st *Sockstat) NumOtherSock() Num {
 	if !st.SocketsUsed.Known || !st.TCPInUse.Known {
-		return OtherSockets{}
+		return Num{}
 	}
 	// An unknown TCP6 or MPTCP count means IPv6 or MPTCP is not in this
 	// kernel: there are none of those sockets, and Value is 0.
@@ -60,9 +64,9 @@ func (s *Snapshot) NumOtherSock() OtherSockets {
 		// The formula does not hold on this kernel (see above), or a burst
 		// of TCPv6 connections came between the reads of sockstat and
 		// sockstat6: no figure rather than a wrong one.
-		return OtherSockets{}
+		return Num{}
 	}
-	return OtherSockets{Held: known(other)}
+	return known(other)
 }
 
 // ownBeancounter returns the row for resource of the container this snapshot

@@ -3,6 +3,7 @@ package sockwatch
 import (
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // DefaultProcRoot is where proc is read when neither the caller nor
@@ -32,4 +33,25 @@ func netDir(root string) string {
 		return dir
 	}
 	return filepath.Join(root, "net")
+}
+
+// procSuperMagic is the f_type of a procfs mount.
+const procSuperMagic = 0x9fa0
+
+// otherNetNS reports whether dir, a net directory, belongs to a network
+// namespace other than this process's: an agent in a container reading the
+// host's /proc through HOST_PROC, or a check pointed at another process's
+// /proc. Proc numbers each namespace's sockstat once, whatever the mount or
+// the process it is reached through, so comparing inode numbers tells. A
+// directory that is not on procfs (a captured tree) is taken as it is.
+func otherNetNS(dir string) bool {
+	if !onProc(dir) {
+		return false
+	}
+	var theirs, ours syscall.Stat_t
+	if syscall.Stat(filepath.Join(dir, "sockstat"), &theirs) != nil ||
+		syscall.Stat("/proc/self/net/sockstat", &ours) != nil {
+		return false
+	}
+	return theirs.Ino != ours.Ino
 }

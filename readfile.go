@@ -11,21 +11,63 @@ import (
 // with a thousand containers, is about 2.5 MiB.
 const maxFileSize = 64 << 20
 
+var errTooLarge = errors.New("file larger than 64 MiB")
+
 // fileReader reads whole proc files into one reused buffer. Proc files report
 // a size of 0, so os.ReadFile would start small and reallocate every time; the
-// raw syscalls also skip the poller registration os.Open does. A full snapshot
-// then costs one allocation per file opened (the path's C string).
+// raw syscalls also skip the poller registration os.Open does.
 type fileReader struct {
 	buf []byte
+	// fds, when set, keeps files open between reads. A proc file read again
+	// with pread from offset 0 is generated afresh, without the path walk,
+	// the open and the kernel's first guess at its buffer size: netstat then
+	// costs 32 µs instead of 72 µs. Only proc files are kept: a regular file
+	// replaced by another (a captured tree rewritten) would read stale.
+	fds *fdCache
+}
+
+// fdCache holds the open files of a fileReader, by path.
+type fdCache struct {
+	m map[string]int
+}
+
+func (c *fdCache) close() {
+	for _, fd := range c.m {
+		syscall.Close(fd)
+	}
+	clear(c.m)
 }
 
 // read returns the contents of path, valid until the next call.
 func (r *fileReader) read(path string) ([]byte, error) {
+	if r.fds != nil {
+		if fd, ok := r.fds.m[path]; ok {
+			if data, err := r.readAll(fd); err == nil {
+				return data, nil
+			}
+			// The file went away (a process exited) or broke: open it anew.
+			syscall.Close(fd)
+			delete(r.fds.m, path)
+		}
+	}
 	fd, err := openRetry(path)
 	if err != nil {
 		return nil, &FileError{Path: path, Err: err}
 	}
-	defer syscall.Close(fd)
+	data, err := r.readAll(fd)
+	if err == nil && r.fds != nil {
+		r.fds.m[path] = fd
+	} else {
+		syscall.Close(fd)
+	}
+	if err != nil {
+		return nil, &FileError{Path: path, Err: err}
+	}
+	return data, nil
+}
+
+// readAll reads fd from offset 0 to its end into r.buf.
+func (r *fileReader) readAll(fd int) ([]byte, error) {
 	if r.buf == nil {
 		r.buf = make([]byte, 16<<10)
 	}
@@ -33,16 +75,16 @@ func (r *fileReader) read(path string) ([]byte, error) {
 	for {
 		if n == len(r.buf) {
 			if len(r.buf) >= maxFileSize {
-				return nil, &FileError{Path: path, Err: errors.New("file larger than 64 MiB")}
+				return nil, errTooLarge
 			}
 			r.buf = append(r.buf, make([]byte, len(r.buf))...)
 		}
-		m, err := syscall.Read(fd, r.buf[n:])
+		m, err := syscall.Pread(fd, r.buf[n:], int64(n))
 		if err == syscall.EINTR {
 			continue
 		}
 		if err != nil {
-			return nil, &FileError{Path: path, Err: err}
+			return nil, err
 		}
 		if m == 0 {
 			return r.buf[:n], nil
@@ -68,4 +110,10 @@ func readable(path string) bool {
 	}
 	syscall.Close(fd)
 	return true
+}
+
+// onProc reports whether path is on a procfs mount.
+func onProc(path string) bool {
+	var fs syscall.Statfs_t
+	return syscall.Statfs(path, &fs) == nil && fs.Type == procSuperMagic
 }

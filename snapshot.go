@@ -3,17 +3,33 @@ package sockwatch
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 )
 
 // Reader reads socket accounting under one proc root. It keeps a buffer
-// between reads, so one Reader must not be used by two goroutines at once.
+// and, on a real proc, the dozen files Read reads open between reads, so one
+// Reader must not be used by two goroutines at once. Close releases the
+// files; a Reader that is dropped releases them when it is collected.
 type Reader struct {
 	// Root is the proc root, as returned by ProcRoot.
 	Root string
 	// PageSize converts the kernel's page counts to bytes; the host's by default.
 	PageSize int64
 
-	fr fileReader
+	fr       fileReader // for Namespaces: many processes, nothing kept open
+	host     fileReader // for Read: the same files every time
+	hostInit bool
+	netDir   string // the net directory the last good Read used
+	foreign  bool   // whether netDir is another namespace than the reader's
+}
+
+// Close releases the files the Reader keeps open. It may be used again
+// afterwards, and opens them anew.
+func (r *Reader) Close() error {
+	if r.host.fds != nil {
+		r.host.fds.close()
+	}
+	return nil
 }
 
 // NewReader returns a Reader for the proc root ProcRoot(root) picks.
@@ -49,51 +65,38 @@ type Snapshot struct {
 // figure depends on, cannot be read or parsed; every other failure is listed
 // in Snapshot.Errors.
 func (r *Reader) Read() (*Snapshot, error) {
-	s := &Snapshot{Root: r.Root, NetDir: netDir(r.Root), PageSize: r.PageSize}
-	path := filepath.Join(s.NetDir, "sockstat")
-	data, err := r.fr.read(path)
-	if err == nil {
-		err = parseSockstat(path, data, &s.Sockstat)
+	if !r.hostInit {
+		r.hostInit = true
+		if onProc(r.Root) {
+			r.host.fds = &fdCache{m: make(map[string]int)}
+			runtime.AddCleanup(r, (*fdCache).close, r.host.fds)
+		}
 	}
+	if r.netDir == "" {
+		r.netDir = netDir(r.Root)
+		r.foreign = otherNetNS(r.netDir)
+	}
+	s := &Snapshot{Root: r.Root, NetDir: r.netDir, PageSize: r.PageSize}
+	var err error
+	s.Sockstat, s.Errors, err = readSockstat(&r.host, s.NetDir)
 	if err != nil {
+		r.netDir = "" // look for PID 1's namespace again next time
 		return nil, err
-	}
-	// sockstat6 fills the IPv6 figures; it is parsed into a copy so that a
-	// malformed file leaves them all unknown rather than half set.
-	path = filepath.Join(s.NetDir, "sockstat6")
-	data, err = r.fr.read(path)
-	with6 := s.Sockstat
-	if err == nil {
-		err = parseSockstat(path, data, &with6)
-	}
-	switch {
-	case err == nil:
-		s.Sockstat = with6
-	case !IsNotExist(err):
-		s.Errors = append(s.Errors, err)
-	}
-
-	path = filepath.Join(s.NetDir, "protocols")
-	data, err = r.fr.read(path)
-	withMPTCP := s.Sockstat
-	if err == nil {
-		err = parseProtocols(path, data, &withMPTCP)
-	}
-	switch {
-	case err == nil:
-		s.Sockstat = withMPTCP
-	case !IsNotExist(err):
-		s.Errors = append(s.Errors, err)
 	}
 
 	var errs []error
-	s.Limits, errs = readLimits(&r.fr, r.Root)
+	s.Limits, errs = readLimits(&r.host, r.Root)
 	s.Errors = append(s.Errors, errs...)
-	s.Counters, errs = readCounters(&r.fr, s.NetDir)
+	if r.foreign {
+		// /proc/sys shows the namespace of the reading process: its
+		// tcp_max_tw_buckets is not that of the namespace reported.
+		s.Limits.TCPMaxTWBuckets = Num{}
+	}
+	s.Counters, errs = readCounters(&r.host, s.NetDir)
 	s.Errors = append(s.Errors, errs...)
 
-	path = filepath.Join(r.Root, "user_beancounters")
-	data, err = r.fr.read(path)
+	path := filepath.Join(r.Root, "user_beancounters")
+	data, err := r.host.read(path)
 	if err == nil {
 		s.Beancounters, err = parseBeancounters(path, data)
 	}
@@ -102,4 +105,44 @@ func (r *Reader) Read() (*Snapshot, error) {
 		s.Errors = append(s.Errors, err)
 	}
 	return s, nil
+}
+
+// readSockstat reads the socket counts of the network namespace whose net
+// directory is dir: sockstat, sockstat6 and protocols. It fails only when
+// sockstat cannot be read or parsed; the failures of the other two, which
+// leave their figures unknown, are returned alongside.
+func readSockstat(fr *fileReader, dir string) (Sockstat, []error, error) {
+	var st Sockstat
+	var errs []error
+	path := filepath.Join(dir, "sockstat")
+	data, err := fr.read(path)
+	if err == nil {
+		err = parseSockstat(path, data, &st)
+	}
+	if err != nil {
+		return Sockstat{}, nil, err
+	}
+	// sockstat6 and protocols are parsed into a copy so that a malformed
+	// file leaves its figures all unknown rather than half set.
+	for _, src := range [...]struct {
+		name  string
+		parse func(string, []byte, *Sockstat) error
+	}{
+		{"sockstat6", parseSockstat},
+		{"protocols", parseProtocols},
+	} {
+		path = filepath.Join(dir, src.name)
+		data, err = fr.read(path)
+		next := st
+		if err == nil {
+			err = src.parse(path, data, &next)
+		}
+		switch {
+		case err == nil:
+			st = next
+		case !IsNotExist(err):
+			errs = append(errs, err)
+		}
+	}
+	return st, errs, nil
 }

@@ -2,7 +2,7 @@
 # Installs the Debian packages the tests use as referees and real peers, when
 # any is missing. Run by `make test` and `.ci/run`; a no-op once installed.
 set -eu
-PKGS="iproute2 lsof util-linux procps prometheus-node-exporter icinga2 nagios4 monitoring-plugins-basic libmonitoring-plugin-perl influxdb influxdb-client"
+PKGS="iproute2 lsof util-linux procps time icinga2 nagios4 libmonitoring-plugin-perl influxdb"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -14,7 +14,14 @@ if [ "$(id -u)" != 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
-# The packages' own services are not wanted: the tests start what they need.
-printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+# The packages' own services (influxd, icinga2, nagios4) are not wanted:
+# the tests start what they need on ports of their own. A policy-rc.d that
+# refuses every start keeps them down, unless the machine has its own policy.
+policy=""
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	policy=/usr/sbin/policy-rc.d
+	trap 'rm -f "$policy"' EXIT
+	printf '#!/bin/sh\nexit 101\n' >"$policy"
+	chmod +x "$policy"
+fi
 apt-get install -y --no-install-recommends $missing
-rm -f /usr/sbin/policy-rc.d

@@ -1,0 +1,135 @@
+// Command telegraf-sockwatch is the sockwatch input as a Telegraf external
+// plugin: run it under [[inputs.execd]] and it writes line protocol to
+// stdout, gathering whenever Telegraf writes a line to its stdin (signal =
+// "STDIN") or on its own -poll_interval. With -once it gathers once, prints
+// and exits, to try it by hand.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/influxdata/telegraf"
+	"github.com/influxdata/telegraf/plugins/common/shim"
+	"github.com/influxdata/telegraf/plugins/inputs"
+
+	core "github.com/sockwatch/sockwatch"
+	"github.com/sockwatch/sockwatch/plugins/inputs/sockwatch"
+)
+
+const usage = `Usage: telegraf-sockwatch [-config FILE] [-poll_interval D | -poll_interval_disabled] [-gather_timeout D] [-once]
+
+Reports the host's socket usage against the kernel's limits as Telegraf
+line protocol on stdout. Meant to run under Telegraf:
+
+  [[inputs.execd]]
+    command = ["/usr/local/bin/telegraf-sockwatch", "-config", "/etc/telegraf-sockwatch.conf", "-poll_interval_disabled"]
+    signal = "STDIN"
+    data_format = "influx"
+
+FILE holds one [[inputs.sockwatch]] section; without -config the plugin runs
+with its defaults (proc root: $HOST_PROC, else /proc). It stops when stdin
+is closed or on SIGINT/SIGTERM.
+
+Flags:
+`
+
+func main() {
+	configFile := flag.String("config", "", "`FILE` holding one [[inputs.sockwatch]] section (default: the plugin's defaults)")
+	pollInterval := flag.Duration("poll_interval", 1*time.Second, "how often to gather without being asked")
+	pollDisabled := flag.Bool("poll_interval_disabled", false,
+		"gather only when a line arrives on stdin (use with execd's signal = \"STDIN\")")
+	once := flag.Bool("once", false, "gather once, print line protocol to stdout and exit (non-zero if the gather reported an error)")
+	gatherTimeout := flag.Duration("gather_timeout", 10*time.Second,
+		"how long one gather may take: a gather blocked longer (a hung proc mount) is reported as an error and abandoned")
+	flag.Usage = func() {
+		fmt.Fprint(flag.CommandLine.Output(), usage)
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	if flag.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "telegraf-sockwatch: unexpected argument %q\n", flag.Arg(0))
+		flag.Usage()
+		os.Exit(2)
+	}
+
+	s := shim.New()
+	if err := load(s, *configFile); err != nil {
+		fmt.Fprintf(os.Stderr, "telegraf-sockwatch: %v\n", err)
+		os.Exit(1)
+	}
+	if *gatherTimeout <= 0 {
+		fmt.Fprintf(os.Stderr, "telegraf-sockwatch: -gather_timeout %v: must be positive\n", *gatherTimeout)
+		os.Exit(2)
+	}
+	s.Input = bound(s, *gatherTimeout)
+	if *once {
+		os.Exit(runOnce(s, os.Stdout, os.Stderr))
+	}
+	if *pollDisabled {
+		*pollInterval = shim.PollIntervalDisabled
+	}
+	if err := s.Run(*pollInterval); err != nil {
+		fmt.Fprintf(os.Stderr, "telegraf-sockwatch: %v\n", err)
+		os.Exit(1)
+	}
+	closeOutputs()
+}
+
+// closeOutputs closes stdout and stderr and lingers a moment before the
+// process exits. Telegraf's execd closes its ends of the pipes as soon as
+// the process is gone; a reader of its that has not yet seen end of file
+// then fails with "read |0: file already closed", logged as an error on
+// every stop of Telegraf (about one in ten here). Ending the pipes first
+// lets its readers finish while the process still runs.
+func closeOutputs() {
+	os.Stdout.Close()
+	os.Stderr.Close()
+	time.Sleep(100 * time.Millisecond)
+}
+
+// load adds the input to the shim: from the configuration file, or with the
+// plugin's defaults. The shim's own default loading would work too, but it
+// logs "No config found" on stderr, which execd reports as an error.
+func load(s *shim.Shim, configFile string) error {
+	if configFile != "" {
+		if err := s.LoadConfig(&configFile); err != nil {
+			return fmt.Errorf("loading %s: %w", configFile, err)
+		}
+		if err := unknownOptions(configFile); err != nil {
+			return fmt.Errorf("loading %s: %w", configFile, err)
+		}
+		if s.Input == nil {
+			return fmt.Errorf("loading %s: no [[inputs.sockwatch]] section", configFile)
+		}
+		return nil
+	}
+	return s.AddInput(inputs.Inputs["sockwatch"]())
+}
+
+// bound wraps the shim's input in a gather timeout.
+func bound(s *shim.Shim, timeout time.Duration) telegraf.Input {
+	what := "gathering"
+	if in, ok := s.Input.(*sockwatch.Sockwatch); ok {
+		what = "reading " + core.ProcRoot(in.ProcRoot)
+	}
+	return &boundedInput{Input: s.Input, maker: s, timeout: timeout, what: what}
+}
+
+// runOnce gathers once with the shim's input and writes the metrics to
+// stdout. It returns the exit code: 1 if the gather reported any error (on
+// stderr), the metrics it did produce being printed all the same.
+func runOnce(s *shim.Shim, stdout, stderr io.Writer) int {
+	metrics, failed := gatherOnce(s, s.Input, stderr)
+	if err := writeMetrics(stdout, metrics); err != nil {
+		fmt.Fprintf(stderr, "telegraf-sockwatch: %v\n", err)
+		return 1
+	}
+	if failed {
+		return 1
+	}
+	return 0
+}

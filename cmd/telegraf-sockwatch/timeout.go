@@ -1,0 +1,100 @@
+package main
+
+import (
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/influxdata/telegraf"
+	"github.com/influxdata/telegraf/agent"
+)
+
+// boundedInput bounds each Gather of the input it wraps. A proc root on a
+// hung mount (a FUSE or NFS HOST_PROC, a stuck kernel) blocks a read
+// forever, and the shim gathers in the goroutine that also stops it: one
+// hung read would leave Telegraf without metrics or errors, and the process
+// deaf to stdin closing and SIGTERM. Past the timeout the gather is reported
+// as an error and abandoned; its goroutine stays blocked in the kernel, and
+// until it returns every further gather is refused with an error rather
+// than started, so that a hang costs one goroutine, not one per interval
+// (the input's reader is not to be shared between two gathers anyway).
+type boundedInput struct {
+	telegraf.Input
+	maker   agent.MetricMaker
+	timeout time.Duration
+	what    string // what a gather does, for messages: "reading /proc"
+
+	// running is when the gather in progress started, nil when none is:
+	// set when a gather starts, cleared when it returns. Gathers are
+	// called one at a time, so one found running at the start of the next
+	// was abandoned.
+	running atomic.Pointer[time.Time]
+}
+
+// gathered is what one gather produced, handed over once it is done.
+type gathered struct {
+	metrics []telegraf.Metric
+	errs    []error
+}
+
+// errorAccumulator keeps the errors of a gather for the caller's
+// accumulator.
+type errorAccumulator struct {
+	telegraf.Accumulator
+	errs []error
+}
+
+func (a *errorAccumulator) AddError(err error) {
+	if err != nil {
+		a.errs = append(a.errs, err)
+	}
+}
+
+func (b *boundedInput) Gather(acc telegraf.Accumulator) error {
+	if start := b.running.Load(); start != nil {
+		acc.AddError(fmt.Errorf("gather not started: the one started %v ago is still blocked %s (a hung mount?)",
+			time.Since(*start).Round(time.Second), b.what))
+		return nil
+	}
+	start := time.Now()
+	b.running.Store(&start)
+	done := make(chan gathered, 1)
+	go func() {
+		// The gather writes to an accumulator of its own, so that one that
+		// returns after being abandoned has no one to write to.
+		ch := make(chan telegraf.Metric, 64)
+		var g gathered
+		collected := make(chan struct{})
+		go func() {
+			for m := range ch {
+				g.metrics = append(g.metrics, m)
+			}
+			close(collected)
+		}()
+		own := &errorAccumulator{Accumulator: agent.NewAccumulator(b.maker, ch)}
+		own.SetPrecision(time.Nanosecond)
+		if err := b.Input.Gather(own); err != nil {
+			own.AddError(err)
+		}
+		close(ch)
+		<-collected
+		g.errs = own.errs
+		b.running.Store(nil)
+		done <- g
+	}()
+	timer := time.NewTimer(b.timeout)
+	defer timer.Stop()
+	select {
+	case g := <-done:
+		for _, m := range g.metrics {
+			acc.AddMetric(m)
+		}
+		for _, err := range g.errs {
+			acc.AddError(err)
+		}
+		return nil
+	case <-timer.C:
+		acc.AddError(fmt.Errorf("gather timed out after %v %s (a hung mount?): abandoned", b.timeout, b.what))
+		return nil
+	}
+}

@@ -1,0 +1,163 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/sockwatch/sockwatch/internal/testenv"
+)
+
+// The first line of the check's output, as the Monitoring Plugins guidelines
+// and DESIGN.md have it.
+var checkStatusLine = regexp.MustCompile(`^SOCKWATCH (OK|WARNING|CRITICAL) - .+ \| .*sockets_used=\d+`)
+
+// make runs a target of the Makefile in the module root.
+func runMake(t *testing.T, args ...string) {
+	t.Helper()
+	cmd := exec.Command("make", append([]string{"--no-print-directory"}, args...)...)
+	cmd.Dir = testenv.ModuleRoot(t)
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "make %s\n%s", strings.Join(args, " "), out)
+}
+
+// requireCheckRuns runs an installed check against this host and requires a
+// status line and an exit code of OK, WARNING or CRITICAL.
+func requireCheckRuns(t *testing.T, check string) {
+	t.Helper()
+	cmd := exec.Command(check)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		code = exit.ExitCode()
+	} else {
+		require.NoError(t, err, "running %s", check)
+	}
+	require.Containsf(t, []int{0, 1, 2}, code, "%s exit code; stdout:\n%s\nstderr:\n%s", check, stdout.String(), stderr.String())
+	first, _, _ := strings.Cut(stdout.String(), "\n")
+	require.Regexp(t, checkStatusLine, first)
+}
+
+// requirePluginRuns runs an installed Telegraf plugin once with an installed
+// configuration and requires sockwatch line protocol.
+func requirePluginRuns(t *testing.T, plugin, config string) {
+	t.Helper()
+	out, err := exec.Command(plugin, "-once", "-config", config).Output()
+	require.NoError(t, err, "%s -once -config %s", plugin, config)
+	require.Regexp(t, `(?m)^sockwatch(,\S+)? .*\bsockets_used=\d+i`, string(out))
+}
+
+// TestMakeInstall installs under a staging directory and a custom prefix,
+// and runs what it installed.
+func TestMakeInstall(t *testing.T) {
+	dest := t.TempDir()
+	const prefix = "/opt/sockwatch"
+	runMake(t, "install", "DESTDIR="+dest, "PREFIX="+prefix)
+
+	root := filepath.Join(dest, prefix)
+	var files []string
+	require.NoError(t, filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			rel, _ := filepath.Rel(root, path)
+			files = append(files, rel)
+		}
+		return err
+	}))
+	sort.Strings(files)
+	require.Equal(t, []string{
+		"bin/telegraf-sockwatch",
+		"lib/nagios/plugins/check_sockwatch",
+		"share/sockwatch/dashboards/grafana-influxql.json",
+		"share/sockwatch/dashboards/influxdb2-template.json",
+		"share/sockwatch/dashboards/queries.influxql",
+		"share/sockwatch/icinga2/sockwatch.conf",
+		"share/sockwatch/nagios4/sockwatch.cfg",
+		"share/sockwatch/nrpe/sockwatch.cfg",
+		"share/sockwatch/sockwatch.conf",
+		"share/sockwatch/telegraf-execd.conf",
+	}, files)
+
+	requireCheckRuns(t, filepath.Join(root, "lib/nagios/plugins/check_sockwatch"))
+	requirePluginRuns(t, filepath.Join(root, "bin/telegraf-sockwatch"), filepath.Join(root, "share/sockwatch/sockwatch.conf"))
+}
+
+// TestDebianPackages builds the packages with `make package`, installs each
+// with dpkg, runs the installed binary from its installed path, and removes
+// the package again.
+func TestDebianPackages(t *testing.T) {
+	runMake(t, "package")
+	dist := filepath.Join(testenv.ModuleRoot(t), "bin", "package")
+
+	t.Run("check-sockwatch", func(t *testing.T) {
+		deb := onePackage(t, dist, "check-sockwatch")
+		installPackage(t, "check-sockwatch", deb)
+		const check = "/usr/lib/nagios/plugins/check_sockwatch"
+		requireCheckRuns(t, check)
+		for _, f := range []string{"icinga2/sockwatch.conf", "nagios4/sockwatch.cfg", "nrpe/sockwatch.cfg"} {
+			require.FileExists(t, filepath.Join("/usr/share/sockwatch", f))
+		}
+		removePackage(t, "check-sockwatch")
+		require.NoFileExists(t, check, "dpkg --purge left the check behind")
+	})
+
+	t.Run("telegraf-sockwatch", func(t *testing.T) {
+		deb := onePackage(t, dist, "telegraf-sockwatch")
+		installPackage(t, "telegraf-sockwatch", deb)
+		const plugin = "/usr/bin/telegraf-sockwatch"
+		requirePluginRuns(t, plugin, "/usr/share/sockwatch/sockwatch.conf")
+		for _, f := range []string{"telegraf-execd.conf", "dashboards/grafana-influxql.json", "dashboards/influxdb2-template.json"} {
+			require.FileExists(t, filepath.Join("/usr/share/sockwatch", f))
+		}
+		removePackage(t, "telegraf-sockwatch")
+		require.NoFileExists(t, plugin, "dpkg --purge left the plugin behind")
+	})
+}
+
+func onePackage(t *testing.T, dir, name string) string {
+	t.Helper()
+	debs, err := filepath.Glob(filepath.Join(dir, name+"_*.deb"))
+	require.NoError(t, err)
+	require.Lenf(t, debs, 1, "%s packages in %s", name, dir)
+	return debs[0]
+}
+
+// installPackage installs deb with dpkg -i, first purging a copy a crashed
+// run may have left, and purges it when the test ends.
+func installPackage(t *testing.T, name, deb string) {
+	t.Helper()
+	require.Zero(t, os.Geteuid(), "dpkg -i needs root")
+	if installed(name) {
+		removePackage(t, name)
+	}
+	out, err := exec.Command("dpkg", "-i", deb).CombinedOutput()
+	require.NoError(t, err, "dpkg -i %s\n%s", deb, out)
+	t.Cleanup(func() {
+		if installed(name) {
+			exec.Command("dpkg", "--purge", name).Run()
+		}
+	})
+}
+
+func installed(name string) bool {
+	out, _ := exec.Command("dpkg-query", "-W", "-f", "${Status}", name).Output()
+	return strings.HasSuffix(string(out), " installed")
+}
+
+func removePackage(t *testing.T, name string) {
+	t.Helper()
+	out, err := exec.Command("dpkg", "--purge", name).CombinedOutput()
+	require.NoError(t, err, "dpkg --purge %s\n%s", name, out)
+}

@@ -1,0 +1,356 @@
+package nagios_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/sockwatch/sockwatch/nagios"
+)
+
+// pages formats n pages of this host in bytes, as the check converts them.
+func pages(n int64) string { return fmt.Sprint(n * int64(os.Getpagesize())) }
+
+// TestScenarios runs the built check on every scenario of testdata and
+// checks its exit code, summary and performance data.
+func TestScenarios(t *testing.T) {
+	for _, tc := range []struct {
+		scenario string
+		args     []string
+		code     int
+		first    string   // the whole summary, up to " | "
+		perf     []string // items that must appear exactly
+		long     []string // substrings of the long output
+	}{
+		{scenario: "quiet-host", code: 0,
+			first: "SOCKWATCH OK - 7 metrics OK; nearest to its limit: files 487 of file-max 2466170 (0.0%)",
+			perf: []string{"sockets_used=14;;;0", "numothersock=13;;;0", "orphans=0;26214.4;32768;0;131072",
+				"tcp_mem=0B;" + pages(383867) + ";" + nagios.FormatNumber(float64(575796*os.Getpagesize())*90/100) + ";0;" + pages(575796),
+				"tw=0;104857.6;124518.4;0;131072", "files=487;1972936;2342861.5;0;2466170",
+				"tcp_abort_on_memory=0c", "tcp_memory_pressures=0c", "tcp_tw_overflow=0c"},
+			long: []string{"state: no baseline yet (first run)"}},
+		// The forum post's host: orphans at 24.2% of tcp_max_orphans are 96.7%
+		// of it under the 4x penalty, so the kernel is about to kill them.
+		{scenario: "out-of-socket-memory", code: 1,
+			first: "SOCKWATCH WARNING - orphans 126800 of tcp_max_orphans 524288 (24.2%, 96.7% under the 4x penalty), warning at 20% = 104857.6",
+			perf: []string{"orphans=126800;104857.6;131072;0;524288", "tw=153787;209715.2;249036.8;0;262144",
+				"tcp_mem=" + pages(102910) + "B;" + pages(4641024), "sockets_used=48476;;;0",
+				"tcp_abort_on_memory=1842c", "tcp_memory_pressures=3c"},
+			long: []string{"orphans: WARNING 126800 of tcp_max_orphans 524288", "raise net.ipv4.tcp_max_orphans to at least 507200"}},
+		{scenario: "tcp-mem-pressure", code: 2,
+			first: "SOCKWATCH CRITICAL - tw 176000 of tcp_max_tw_buckets 180000 (97.8%), critical at 95% = 171000; also tcp_mem CRITICAL",
+			perf: []string{"tw=176000;144000;171000;0;180000", "tcp_mem=" + pages(171000) + "B;" + pages(125854),
+				"files=6240;7378697629483821000;8762203435012037000;0;9223372036854775807", "tcp_tw_overflow=4410c"},
+			long: []string{"tcp_mem: CRITICAL", "net.ipv4.tcp_mem pressure line " + pages(125854) + " B (125854 pages), max line " + pages(188778) + " B (188778 pages)",
+				"raise net.ipv4.tcp_max_tw_buckets to at least 352000"}},
+		{scenario: "no-ipv6", code: 0, first: "SOCKWATCH OK - 7 metrics OK; nearest to its limit: files 52832 of file-max 3247203 (1.6%)",
+			perf: []string{"numothersock=271;;;0", "orphans=2;3276.8;4096;0;16384"}},
+		{scenario: "host-proc-in-container", code: 0,
+			perf: []string{"sockets_used=905;;;0", "orphans=1;3276.8;4096;0;16384", "tw=33;209715.2;249036.8;0;262144"}},
+		{scenario: "openvz-container", code: 1,
+			first: "SOCKWATCH WARNING - container 101 numothersock 342 of barrier 360 (95.0%), warning at 80% = 288",
+			perf:  []string{"numothersock=342;288;342;0;360", "numothersock_failcnt=1294c", "tw=3;3276.8;3891.2;0;4096", "orphans=0;;;0"},
+			long:  []string{"vzctl set 101 --numothersock 684:684 --save"}},
+		{scenario: "openvz-host", code: 2,
+			first: "SOCKWATCH CRITICAL - container 205 numothersock 291 of barrier 300 (97.0%), critical at 95% = 285; also container 101 numothersock WARNING",
+			perf: []string{"numothersock=118;;;0", "numothersock_failcnt=0c", "numothersock_101=342;288;342;0;360",
+				"numothersock_205=291;240;285;0;300", "orphans=3;52428.8;65536;0;262144"},
+			long: []string{"host (container 0) numothersock: OK 118, barrier unlimited", "container 205 numothersock: CRITICAL 291 of barrier 300"}},
+		{scenario: "virtuozzo7", code: 0,
+			perf: []string{"numothersock=20;;;0", "tw=1;3276.8;3891.2;0;4096", "files=334;9600;11400;0;12000"},
+			long: []string{"container 331 numothersock: OK 20, barrier unlimited"}},
+		{scenario: "garbage-sources", code: 0,
+			perf: []string{"sockets_used=371;;;0", "tw=3;209715.2;249036.8;0;262144"},
+			long: []string{"beancounters: unreadable (", "unreadable: ", "tcp_max_orphans"}},
+		{scenario: "truncated-sockstat", code: 3, first: "SOCKWATCH UNKNOWN - cannot read socket statistics: "},
+		{scenario: "binary-sockstat", code: 3, first: "SOCKWATCH UNKNOWN - cannot read socket statistics: "},
+		// Thresholds given on the command line, in percent and absolute.
+		{scenario: "quiet-host", args: []string{"-c", "sockets_used=10", "-w", "files=@400:500"}, code: 2,
+			first: "SOCKWATCH CRITICAL - sockets_used 14, critical at 10; also files WARNING",
+			perf:  []string{"sockets_used=14;;10;0", "files=487;;2342861.5;0;2466170"}},
+		{scenario: "out-of-socket-memory", args: []string{"--only", "tw,files", "-w", "tw=50%"}, code: 1,
+			first: "SOCKWATCH WARNING - tw 153787 of tcp_max_tw_buckets 262144 (58.7%), warning at 50% = 131072",
+			perf:  []string{"tw=153787;131072;249036.8;0;262144", "tcp_tw_overflow=0c"}},
+		// tcp_max_orphans is unknown in a container: a percent threshold
+		// given for it cannot be applied, which is UNKNOWN, not OK.
+		{scenario: "openvz-container", args: []string{"--only", "orphans", "-w", "orphans=10%"}, code: 3,
+			first: "SOCKWATCH UNKNOWN - orphans 0, tcp_max_orphans not readable here: warning threshold 10% needs tcp_max_orphans, which is not known here"},
+	} {
+		t.Run(tc.scenario+strings.Join(tc.args, ""), func(t *testing.T) {
+			args := append([]string{"--proc-root", fixture(t, tc.scenario), "--state-file", filepath.Join(t.TempDir(), "state.json")}, tc.args...)
+			o := check(t, args...)
+			require.Equal(t, tc.code, o.code, o.all)
+			if tc.code == 3 && tc.first != "" {
+				require.True(t, strings.HasPrefix(o.first, tc.first), o.all)
+			} else if tc.first != "" {
+				require.Equal(t, tc.first, o.first, o.all)
+			}
+			items := perfItems(o.perf)
+			for _, want := range tc.perf {
+				found := false
+				for _, it := range items {
+					found = found || it == want || strings.HasPrefix(it, want+";")
+				}
+				require.True(t, found, "perfdata %q missing in %q", want, o.perf)
+			}
+			long := strings.Join(o.long, "\n")
+			for _, want := range tc.long {
+				require.Contains(t, long, want)
+			}
+			if tc.code != 3 {
+				require.NotContains(t, o.perf, "e+", "no scientific notation")
+				require.NotContains(t, o.perf, "  ", "one space between items")
+			}
+		})
+	}
+}
+
+// TestCounterGrowth checks the state file's baseline: the first run only
+// takes it, growth alerts once, a decrease (a reboot) starts a new one.
+func TestCounterGrowth(t *testing.T) {
+	root := copyTree(t, fixture(t, "out-of-socket-memory"))
+	netstat := filepath.Join(root, "net", "netstat")
+	state := filepath.Join(t.TempDir(), "state.json")
+	run := func() output { return check(t, "--proc-root", root, "--state-file", state, "--only", "tcp_mem") }
+
+	o := run()
+	require.Equal(t, 0, o.code, o.all)
+	require.Contains(t, o.all, "state: no baseline yet (first run)")
+
+	setCounter(t, netstat, "TcpExt", "TCPAbortOnMemory", "1850")
+	o = run()
+	require.Equal(t, 2, o.code, o.all)
+	require.Regexp(t, `^SOCKWATCH CRITICAL - tcp_abort_on_memory grew by 8 since the last run \d+s ago$`, o.first)
+	require.Contains(t, o.all, "tcp_abort_on_memory: CRITICAL 1850, grew by 8")
+	require.Contains(t, o.all, "net.ipv4.tcp_max_orphans")
+	require.Contains(t, o.perf, "tcp_abort_on_memory=1850c")
+
+	o = run()
+	require.Equal(t, 0, o.code, "no growth since the last run: OK again\n%s", o.all)
+
+	setCounter(t, netstat, "TcpExt", "TCPMemoryPressures", "5")
+	o = run()
+	require.Equal(t, 1, o.code, o.all)
+	require.Contains(t, o.first, "tcp_memory_pressures grew by 2")
+	require.Contains(t, o.all, "net.ipv4.tcp_mem pressure line")
+
+	setCounter(t, netstat, "TcpExt", "TCPAbortOnMemory", "3")
+	o = run()
+	require.Equal(t, 0, o.code, "a counter that went down is a reboot, not an alert\n%s", o.all)
+	require.Contains(t, o.all, "tcp_abort_on_memory went down from 1850 to 3 (a reboot or a reset): new baseline")
+
+	// tw's counter is not tied to tcp_mem: with --only tw it alerts.
+	setCounter(t, netstat, "TcpExt", "TCPTimeWaitOverflow", "9")
+	o = check(t, "--proc-root", root, "--state-file", state, "--only", "tcp_mem")
+	require.Equal(t, 0, o.code, o.all)
+	require.NotContains(t, o.all, "tcp_tw_overflow")
+}
+
+func TestFailcntGrowth(t *testing.T) {
+	root := copyTree(t, fixture(t, "openvz-host"))
+	state := filepath.Join(t.TempDir(), "state.json")
+	run := func() output {
+		return check(t, "--proc-root", root, "--state-file", state, "--only", "numothersock",
+			"-w", "numothersock=1000", "-c", "numothersock=1000")
+	}
+	o := run()
+	require.Equal(t, 0, o.code, o.all)
+	bc := filepath.Join(root, "user_beancounters")
+	data, err := os.ReadFile(bc)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(bc, []byte(strings.Replace(string(data), "1294", "1301", 1)), 0o644))
+	o = run()
+	require.Equal(t, 2, o.code, o.all)
+	require.Regexp(t, `^SOCKWATCH CRITICAL - container 101 numothersock failcnt grew by 7 since the last run`, o.first)
+	require.Contains(t, o.all, "raise the numothersock barrier of container 101 (now 360)")
+}
+
+func TestStateFileTrouble(t *testing.T) {
+	root := fixture(t, "quiet-host")
+	dir := t.TempDir()
+	state := filepath.Join(dir, "state.json")
+
+	for content, note := range map[string]string{
+		"garbage{":        "is corrupt",
+		`{"version": 99}`: "has version 99, not 1: replaced",
+		`{"version": 1, "proc_root": "/elsewhere", "counters": {}}`: `belongs to proc root "/elsewhere"`,
+	} {
+		require.NoError(t, os.WriteFile(state, []byte(content), 0o600))
+		o := check(t, "--proc-root", root, "--state-file", state)
+		require.Equal(t, 0, o.code, o.all)
+		require.Contains(t, o.all, note)
+		o = check(t, "--proc-root", root, "--state-file", state)
+		require.Equal(t, 0, o.code, o.all)
+		require.NotContains(t, o.all, "state:", "replaced by a good baseline\n%s", o.all)
+	}
+
+	// A symbolic link is neither followed nor replaced.
+	target := filepath.Join(dir, "target")
+	require.NoError(t, os.WriteFile(target, []byte("keep"), 0o600))
+	link := filepath.Join(dir, "link.json")
+	require.NoError(t, os.Symlink(target, link))
+	o := check(t, "--proc-root", root, "--state-file", link)
+	require.Equal(t, 0, o.code, o.all)
+	require.Contains(t, o.all, "is a symbolic link, not followed; counter growth is not checked")
+	data, err := os.ReadFile(target)
+	require.NoError(t, err)
+	require.Equal(t, "keep", string(data))
+
+	// A state file that cannot be written: the check still reports.
+	o = check(t, "--proc-root", root, "--state-file", filepath.Join(dir, "missing", "state.json"))
+	require.Equal(t, 0, o.code, o.all)
+	require.Contains(t, o.all, "state: cannot save")
+	require.Contains(t, o.perf, "orphans=")
+
+	// Checks writing one state file at once leave a whole file and no
+	// temporary ones.
+	shared := filepath.Join(dir, "shared.json")
+	done := make(chan output)
+	for range 8 {
+		go func() { done <- check(t, "--proc-root", root, "--state-file", shared) }()
+	}
+	for range 8 {
+		o := <-done
+		require.Equal(t, 0, o.code, o.all)
+	}
+	o = check(t, "--proc-root", root, "--state-file", shared, "-v")
+	require.Contains(t, o.all, "state: "+shared+", baseline of ")
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	for _, e := range entries {
+		require.False(t, strings.HasSuffix(e.Name(), ".tmp"), "temporary file left: %s", e.Name())
+	}
+}
+
+// requireRoot fails a test that runs the check as another user.
+func requireRoot(t *testing.T) {
+	t.Helper()
+	require.Equal(t, 0, os.Geteuid(), "this test runs the check as nobody, which needs root (CI runs as root)")
+}
+
+// nobody is the unprivileged user the tests run the check as.
+var nobody = &syscall.Credential{Uid: 65534, Gid: 65534}
+
+// TestDefaultStateFile checks the per-user default: under
+// ~/.local/state/sockwatch (or $XDG_STATE_HOME/sockwatch), directory 0700,
+// file 0600, one file per proc root.
+func TestDefaultStateFile(t *testing.T) {
+	requireRoot(t)
+	home := t.TempDir()
+	require.NoError(t, os.Chmod(home, 0o755))
+	require.NoError(t, os.Chown(home, 65534, 65534))
+	require.NoError(t, os.Chmod(filepath.Dir(home), 0o755))
+	for _, root := range []string{fixture(t, "quiet-host"), fixture(t, "no-ipv6")} {
+		o := checkAs(t, nobody, []string{"HOME=" + home, "XDG_STATE_HOME="}, "--proc-root", root)
+		require.Equal(t, 0, o.code, o.all)
+		require.Contains(t, o.all, "state: no baseline yet")
+		o = checkAs(t, nobody, []string{"HOME=" + home, "XDG_STATE_HOME="}, "--proc-root", root)
+		require.NotContains(t, o.all, "state:", o.all)
+	}
+	dir := filepath.Join(home, ".local", "state", "sockwatch")
+	fi, err := os.Stat(dir)
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o700), fi.Mode().Perm())
+	files, err := filepath.Glob(filepath.Join(dir, "check_sockwatch-*.json"))
+	require.NoError(t, err)
+	require.Len(t, files, 2, "one state file per proc root")
+	for _, f := range files {
+		fi, err := os.Stat(f)
+		require.NoError(t, err)
+		require.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+		require.Equal(t, uint32(65534), fi.Sys().(*syscall.Stat_t).Uid)
+	}
+
+	xdg := filepath.Join(home, "xdg")
+	o := checkAs(t, nobody, []string{"HOME=" + home, "XDG_STATE_HOME=" + xdg}, "--proc-root", fixture(t, "quiet-host"))
+	require.Equal(t, 0, o.code, o.all)
+	files, err = filepath.Glob(filepath.Join(xdg, "sockwatch", "check_sockwatch-*.json"))
+	require.NoError(t, err)
+	require.Len(t, files, 1)
+
+	// A state directory others can write is not used.
+	require.NoError(t, os.Chmod(filepath.Join(xdg, "sockwatch"), 0o777))
+	o = checkAs(t, nobody, []string{"HOME=" + home, "XDG_STATE_HOME=" + xdg}, "--proc-root", fixture(t, "quiet-host"))
+	require.Equal(t, 0, o.code, o.all)
+	require.Contains(t, o.all, "is writable by group or others (want 0700); counter growth is not checked")
+}
+
+// TestUnprivilegedBeancounters: OpenVZ's user_beancounters is root-only; an
+// unprivileged check reports it unreadable and carries on.
+func TestUnprivilegedBeancounters(t *testing.T) {
+	requireRoot(t)
+	root := copyTree(t, fixture(t, "openvz-container"))
+	require.NoError(t, os.Chmod(filepath.Join(root, "user_beancounters"), 0o400))
+	state := filepath.Join(t.TempDir(), "state.json")
+	require.NoError(t, os.Chmod(filepath.Dir(state), 0o777))
+	o := checkAs(t, nobody, nil, "--proc-root", root, "--state-file", state)
+	require.Equal(t, 0, o.code, o.all)
+	require.Contains(t, o.all, "\nbeancounters: unreadable (")
+	require.Contains(t, o.all, "permission denied")
+	require.Contains(t, o.perf, "numothersock=342;;;0", "numothersock computed from sockstat instead")
+	require.Contains(t, o.perf, "tw=3;")
+}
+
+func TestUnknown(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-w", "bogus=1"}, `invalid value "bogus=1" for flag -w: unknown metric "bogus"`},
+		{[]string{"--critical", "tw=20:10"}, `invalid value "tw=20:10" for flag -critical: tw: range "20:10": start 20 is greater than end 10`},
+		{[]string{"-w", "tw"}, `for flag -w: want METRIC=RANGE`},
+		{[]string{"--only", "tw,nope"}, `for flag -only: unknown metric "nope"`},
+		{[]string{"--top", "-3"}, `for flag -top`},
+		{[]string{"-t", "0"}, `for flag -t`},
+		{[]string{"--frobnicate"}, `flag provided but not defined: -frobnicate`},
+		{[]string{"--proc-root", "/nonexistent"}, `cannot read socket statistics: /nonexistent/net/sockstat: no such file or directory`},
+	} {
+		o := check(t, tc.args...)
+		require.Equal(t, 3, o.code, o.all)
+		require.True(t, strings.HasPrefix(o.first, "SOCKWATCH UNKNOWN - "), o.all)
+		require.Contains(t, o.first, tc.want)
+	}
+
+	o := check(t, "-h")
+	require.Equal(t, 3, o.code)
+	for _, want := range []string{"--warning METRIC=RANGE", "orphans: warning 20%, critical 25%", "4 times",
+		"tcp_mem: warning the pressure line, critical 90%", "tw: warning 80%, critical 95%", "files: warning 80%, critical 95%",
+		"numothersock: warning 80%, critical 95%", "barrier", "tcp_abort_on_memory: CRITICAL"} {
+		require.Contains(t, o.all, want)
+	}
+	o = check(t, "-V")
+	require.Equal(t, 3, o.code)
+	require.True(t, strings.HasPrefix(o.all, "check_sockwatch "), o.all)
+}
+
+// TestTimeout: a proc file that blocks (here a FIFO no one writes) must not
+// hang the check: -t gives UNKNOWN at once.
+func TestTimeout(t *testing.T) {
+	root := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(root, "net"), 0o755))
+	require.NoError(t, syscall.Mkfifo(filepath.Join(root, "net", "sockstat"), 0o644))
+	start := time.Now()
+	o := check(t, "--proc-root", root, "-t", "1")
+	require.Equal(t, 3, o.code, o.all)
+	require.Equal(t, "SOCKWATCH UNKNOWN - timed out after 1s reading "+root, o.first)
+	require.Less(t, time.Since(start), 10*time.Second)
+}
+
+// TestLiveHost runs the check on this machine: it must give a verdict, not
+// UNKNOWN, with every metric this kernel has in its performance data, and
+// with --top list the owners.
+func TestLiveHost(t *testing.T) {
+	o := check(t, "--state-file", filepath.Join(t.TempDir(), "s.json"), "-v", "--top", "3")
+	require.Contains(t, []int{0, 1, 2}, o.code, o.all)
+	for _, label := range []string{"sockets_used=", "numothersock=", "orphans=", "tcp_mem=", "udp_mem=", "tw=", "files=", "tcp_abort_on_memory="} {
+		require.Contains(t, o.perf, label)
+	}
+	require.Contains(t, o.all, "\nowners: ")
+	require.Contains(t, o.all, "\nread: /proc/")
+}

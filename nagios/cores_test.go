@@ -1,0 +1,251 @@
+package nagios_test
+
+import (
+	"bufio"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// icinga2Validate writes a minimal Icinga 2 configuration that includes the
+// ITL and conf, with a host and a service using CheckCommand "sockwatch",
+// and runs `icinga2 daemon -C` on it, with every directory Icinga writes to
+// in a temporary one. It returns the exit status and output.
+func icinga2Validate(t *testing.T, conf string) (bool, string) {
+	t.Helper()
+	bin, err := exec.LookPath("icinga2")
+	require.NoError(t, err, "icinga2 is needed (Debian: icinga2; make deps installs it)")
+	dir := t.TempDir()
+	main := `const PluginDir = "/usr/lib/nagios/plugins"
+include <itl>
+include <plugins>
+include "` + conf + `"
+object Host "web1" {
+	check_command = "dummy"
+	address = "127.0.0.1"
+}
+object Service "sockets" {
+	host_name = "web1"
+	check_command = "sockwatch"
+	vars.sockwatch_warning = [ "orphans=15%", "tw=70%" ]
+	vars.sockwatch_critical = [ "orphans=20%" ]
+	vars.sockwatch_only = "orphans,tcp_mem,tw"
+	vars.sockwatch_top = 5
+	vars.sockwatch_timeout = 8
+	vars.sockwatch_verbose = true
+	vars.sockwatch_namespaces = true
+}
+`
+	cfg := filepath.Join(dir, "icinga2.conf")
+	require.NoError(t, os.WriteFile(cfg, []byte(main), 0o644))
+	args := []string{"daemon", "-C", "-c", cfg}
+	for _, d := range []string{"InitRunDir", "DataDir", "CacheDir", "LogDir", "SpoolDir"} {
+		require.NoError(t, os.Mkdir(filepath.Join(dir, d), 0o755))
+		args = append(args, "-D"+d+"="+filepath.Join(dir, d))
+	}
+	// Debian's icinga2 drops to the nagios user, which cannot write here.
+	args = append(args, "-DRunAsUser=root", "-DRunAsGroup=root")
+	out, err := exec.Command(bin, args...).CombinedOutput()
+	return err == nil, string(out)
+}
+
+func TestIcinga2Config(t *testing.T) {
+	conf := filepath.Join(moduleNagios(t), "icinga2", "sockwatch.conf")
+	ok, out := icinga2Validate(t, conf)
+	require.True(t, ok, out)
+	require.Contains(t, out, "Finished validating the configuration file(s).")
+
+	// Every flag is an argument with a description.
+	data, err := os.ReadFile(conf)
+	require.NoError(t, err)
+	for _, flag := range []string{"--warning", "--critical", "--only", "--top", "--proc-root", "--state-file", "--timeout", "--verbose", "--namespaces"} {
+		i := strings.Index(string(data), `"`+flag+`" = {`)
+		require.GreaterOrEqual(t, i, 0, flag)
+		block := string(data)[i:]
+		block = block[:strings.Index(block, "}")]
+		require.Contains(t, block, "description = ", flag)
+	}
+
+	// The validation can fail: a broken copy, and a service whose command
+	// does not exist, are rejected.
+	broken := filepath.Join(t.TempDir(), "broken.conf")
+	require.NoError(t, os.WriteFile(broken, []byte(strings.Replace(string(data), "arguments = {", "arguments = {{", 1)), 0o644))
+	ok, out = icinga2Validate(t, broken)
+	require.False(t, ok, out)
+	empty := filepath.Join(t.TempDir(), "empty.conf")
+	require.NoError(t, os.WriteFile(empty, nil, 0o644))
+	ok, out = icinga2Validate(t, empty)
+	require.False(t, ok, out)
+	require.Contains(t, out, "sockwatch")
+}
+
+// nagios4Validate runs `nagios4 -v` on a minimal main configuration with
+// commands (our file) and a host and two services using them.
+func nagios4Validate(t *testing.T, commands string) (bool, string) {
+	t.Helper()
+	bin, err := exec.LookPath("nagios4")
+	require.NoError(t, err, "nagios4 is needed (Debian: nagios4; make deps installs it)")
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		path := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(path, []byte(text), 0o644))
+		return path
+	}
+	write("resource.cfg", "$USER1$=/usr/lib/nagios/plugins\n")
+	write("objects.cfg", `define timeperiod {
+	timeperiod_name	always
+	alias		always
+	monday		00:00-24:00
+	tuesday		00:00-24:00
+	wednesday	00:00-24:00
+	thursday	00:00-24:00
+	friday		00:00-24:00
+	saturday	00:00-24:00
+	sunday		00:00-24:00
+}
+define command {
+	command_name	notify_none
+	command_line	/bin/true
+}
+define contact {
+	contact_name			admin
+	host_notification_period	always
+	service_notification_period	always
+	host_notification_options	n
+	service_notification_options	n
+	host_notification_commands	notify_none
+	service_notification_commands	notify_none
+}
+define host {
+	host_name		web1
+	address			127.0.0.1
+	max_check_attempts	1
+	check_period		always
+	notification_period	always
+	contacts		admin
+}
+define service {
+	host_name		web1
+	service_description	sockets
+	check_command		check_sockwatch!-w orphans=15% --top 5
+	max_check_attempts	1
+	check_interval		5
+	retry_interval		1
+	check_period		always
+	notification_period	always
+	contacts		admin
+}
+define service {
+	host_name		web1
+	service_description	numothersock
+	check_command		check_sockwatch_numothersock!80%!95%
+	max_check_attempts	1
+	check_interval		5
+	retry_interval		1
+	check_period		always
+	notification_period	always
+	contacts		admin
+}
+`)
+	cfg := write("nagios.cfg", strings.Join([]string{
+		"cfg_file=" + commands,
+		"cfg_file=" + filepath.Join(dir, "objects.cfg"),
+		"resource_file=" + filepath.Join(dir, "resource.cfg"),
+		"log_file=" + filepath.Join(dir, "nagios.log"),
+		"status_file=" + filepath.Join(dir, "status.dat"),
+		"lock_file=" + filepath.Join(dir, "nagios.lock"),
+		"temp_file=" + filepath.Join(dir, "nagios.tmp"),
+		"check_result_path=" + dir,
+		"object_cache_file=" + filepath.Join(dir, "objects.cache"),
+		"precached_object_file=" + filepath.Join(dir, "objects.precache"),
+		"illegal_macro_output_chars=`~$&|'\"<>",
+		"nagios_user=root",
+		"nagios_group=root",
+	}, "\n")+"\n")
+	out, err := exec.Command(bin, "-v", cfg).CombinedOutput()
+	return err == nil, string(out)
+}
+
+func TestNagios4Config(t *testing.T) {
+	commands := filepath.Join(moduleNagios(t), "nagios4", "sockwatch.cfg")
+	ok, out := nagios4Validate(t, commands)
+	require.True(t, ok, out)
+	require.Contains(t, out, "Total Warnings: 0")
+	require.Contains(t, out, "Total Errors:   0")
+
+	data, err := os.ReadFile(commands)
+	require.NoError(t, err)
+	broken := filepath.Join(t.TempDir(), "broken.cfg")
+	require.NoError(t, os.WriteFile(broken, []byte(strings.Replace(string(data), "command_name\tcheck_sockwatch_numothersock", "command_name\tcheck_sockwatch_other", 1)), 0o644))
+	ok, out = nagios4Validate(t, broken)
+	require.False(t, ok, "a service using an undefined command must be rejected:\n%s", out)
+}
+
+// TestConfigCommandLines runs every command line of the shipped Nagios and
+// NRPE configurations with the built check: a mistyped flag in them would
+// be UNKNOWN forever on every host that copies them.
+func TestConfigCommandLines(t *testing.T) {
+	samples := map[string]string{"$ARG1$": "-w orphans=15% --top 2", "$ARG2$": "95%"}
+	var lines []string
+	nagiosCmd := regexp.MustCompile(`^\s*command_line\s+(\S*/check_sockwatch\b.*)$`)
+	for _, line := range readLines(t, filepath.Join(moduleNagios(t), "nagios4", "sockwatch.cfg")) {
+		if m := nagiosCmd.FindStringSubmatch(line); m != nil {
+			l := m[1]
+			if strings.Contains(l, "=$ARG1$") {
+				l = strings.ReplaceAll(l, "$ARG1$", "80%")
+			}
+			for k, v := range samples {
+				l = strings.ReplaceAll(l, k, v)
+			}
+			lines = append(lines, l)
+		}
+	}
+	require.Len(t, lines, 4, "the Nagios commands running check_sockwatch")
+	nrpeCmd := regexp.MustCompile(`^command\[\w+\]=(.*)$`)
+	n := 0
+	for _, line := range readLines(t, filepath.Join(moduleNagios(t), "nrpe", "sockwatch.cfg")) {
+		if m := nrpeCmd.FindStringSubmatch(line); m != nil {
+			lines = append(lines, m[1])
+			n++
+		}
+	}
+	require.Equal(t, 4, n, "the NRPE commands")
+	for _, l := range lines {
+		root := fixture(t, "quiet-host")
+		if strings.Contains(l, "numothersock") {
+			// Its percent thresholds need beancounters.
+			root = fixture(t, "openvz-host")
+		}
+		args := strings.Fields(l)[1:]
+		args = append(args, "--proc-root", root, "--state-file", filepath.Join(t.TempDir(), "s.json"))
+		o := check(t, args...)
+		require.NotEqual(t, 3, o.code, "%s\n%s", l, o.all)
+		require.NotEmpty(t, o.perf, "%s\n%s", l, o.all)
+	}
+}
+
+func moduleNagios(t *testing.T) string {
+	t.Helper()
+	wd, err := os.Getwd()
+	require.NoError(t, err)
+	return wd
+}
+
+func readLines(t *testing.T, path string) []string {
+	t.Helper()
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	var lines []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+	}
+	require.NoError(t, sc.Err())
+	return lines
+}

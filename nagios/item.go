@@ -1,0 +1,240 @@
+package nagios
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sockwatch/sockwatch"
+)
+
+// item is one evaluated line of the check: a metric of the host, the
+// numothersock of one container, or an event counter.
+type item struct {
+	metric string // the metric -w, -c and --only name
+	label  string // perfdata label
+	what   string // how lines name it
+	uom    string
+
+	value sockwatch.Num
+	// limit is what a percent threshold refers to, named limitName; unknown
+	// when there is none or it is unlimited (then unlimited is set).
+	limit     sockwatch.Num
+	limitName string
+	unlimited bool
+	// max is the perfdata maximum: the limit, or a harder one.
+	max sockwatch.Num
+	// penalty, for orphans, also shows the percent under the kernel's 4x
+	// count.
+	penalty bool
+
+	defWarn, defCrit *Threshold
+	warnText         string // the threshold as given or defaulted, for lines
+	critText         string
+	warn, crit       *Range
+
+	state    State
+	problem  string // why a threshold the user gave cannot be applied
+	advice   string // the tunable and suggested value, for non-OK lines
+	counter  bool
+	delta    int64         // counters: growth since the last run
+	since    time.Duration // counters: time since the last run
+	perfdata bool          // emit perfdata for this item
+}
+
+// percent is value in percent of limit.
+func (it *item) percent() (float64, bool) {
+	if !it.value.Known || !it.limit.Known || it.limit.Value <= 0 {
+		return 0, false
+	}
+	return float64(it.value.Value) * 100 / float64(it.limit.Value), true
+}
+
+// evaluate applies the thresholds: the user's for the metric, else the
+// defaults. A percent threshold the user gave that cannot be applied, for
+// want of the limit, is UNKNOWN for the item; a default one is skipped.
+func (it *item) evaluate(warn, crit thresholdsFlag) {
+	it.warn, it.warnText = it.resolve("warning", warn, it.defWarn)
+	it.crit, it.critText = it.resolve("critical", crit, it.defCrit)
+	if !it.value.Known {
+		_, w := warn[it.metric]
+		_, c := crit[it.metric]
+		if it.problem == "" && (w || c) {
+			it.problem = "value unknown, threshold not applied"
+		}
+		if it.problem != "" {
+			it.state = Unknown
+		}
+		return
+	}
+	v := float64(it.value.Value)
+	switch {
+	case it.crit != nil && it.crit.Alert(v):
+		it.state = Critical
+	case it.warn != nil && it.warn.Alert(v):
+		it.state = Warning
+	case it.problem != "":
+		it.state = Unknown
+	}
+}
+
+func (it *item) resolve(kind string, given thresholdsFlag, def *Threshold) (*Range, string) {
+	t, user := given[it.metric]
+	if !user {
+		if def == nil {
+			return nil, ""
+		}
+		t = *def
+	}
+	r, ok := t.absolute(it.limit)
+	if !ok {
+		if user && !it.unlimited && it.problem == "" {
+			it.problem = fmt.Sprintf("%s threshold %s needs %s, which is not known here", kind, t, it.limitName)
+		}
+		return nil, ""
+	}
+	text := t.String()
+	if t.Percent {
+		abs := r.String()
+		if !r.Inside && !r.NoStart && !r.NoEnd && r.Start == 0 {
+			abs = it.formatFloat(r.End)
+		}
+		text += " = " + abs
+	}
+	return &r, text
+}
+
+// describe is "126800 of tcp_max_orphans 524288 (24.2%, 96.7% under the 4x
+// penalty)".
+func (it *item) describe() string {
+	if !it.value.Known {
+		return "unknown"
+	}
+	var b strings.Builder
+	b.WriteString(it.format(it.value.Value))
+	switch {
+	case it.limit.Known:
+		fmt.Fprintf(&b, " of %s %s", it.limitName, it.format(it.limit.Value))
+		if p, ok := it.percent(); ok {
+			fmt.Fprintf(&b, " (%.1f%%", p)
+			if it.penalty {
+				fmt.Fprintf(&b, ", %.1f%% under the %dx penalty", p*sockwatch.OrphanPenalty, sockwatch.OrphanPenalty)
+			}
+			b.WriteByte(')')
+		}
+	case it.unlimited:
+		fmt.Fprintf(&b, ", %s unlimited", it.limitName)
+	case it.limitName != "" && it.metric != mNumOtherSock:
+		// Without beancounters numothersock has no limit at all; the
+		// others' limits exist but cannot be read here (a container).
+		fmt.Fprintf(&b, ", %s not readable here", it.limitName)
+	}
+	return b.String()
+}
+
+// line is the item's long output line.
+func (it *item) line() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %s", it.what, it.state)
+	if it.counter && !it.value.Known {
+		b.WriteString(" unknown")
+	} else if it.counter {
+		fmt.Fprintf(&b, " %d", it.value.Value)
+		if it.delta > 0 {
+			fmt.Fprintf(&b, ", grew by %d since the last run %v ago", it.delta, it.since)
+		}
+	} else {
+		b.WriteString(" " + it.describe())
+		if it.warnText != "" {
+			b.WriteString("; warning " + it.warnText)
+		}
+		if it.critText != "" {
+			b.WriteString("; critical " + it.critText)
+		}
+	}
+	if it.problem != "" {
+		b.WriteString("; " + it.problem)
+	}
+	if it.state != OK && it.advice != "" {
+		b.WriteString("; " + it.advice)
+	}
+	return b.String()
+}
+
+// summary is the item as the first line names it.
+func (it *item) summary() string {
+	switch {
+	case it.counter:
+		return fmt.Sprintf("%s grew by %d since the last run %v ago", it.what, it.delta, it.since)
+	case it.state == Unknown:
+		return fmt.Sprintf("%s %s: %s", it.what, it.describe(), it.problem)
+	case it.state == Critical:
+		return fmt.Sprintf("%s %s, critical at %s", it.what, it.describe(), it.critText)
+	case it.state == Warning:
+		return fmt.Sprintf("%s %s, warning at %s", it.what, it.describe(), it.warnText)
+	}
+	return it.what + " " + it.describe()
+}
+
+// rank orders items of the same state for the summary: the nearest to its
+// limit first, and a counter that grew (the kernel already acted) before any.
+func (it *item) rank() float64 {
+	if it.counter {
+		return math.Inf(1)
+	}
+	p, ok := it.percent()
+	if !ok {
+		return -1
+	}
+	return p
+}
+
+// format writes a figure in the item's unit: bytes in binary units.
+func (it *item) format(v int64) string {
+	if it.uom == UOMBytes {
+		return formatBytes(v)
+	}
+	return strconv.FormatInt(v, 10)
+}
+
+func (it *item) formatFloat(v float64) string {
+	if it.uom == UOMBytes {
+		return formatBytes(int64(v))
+	}
+	return FormatNumber(v)
+}
+
+func formatBytes(v int64) string {
+	const unit = 1024
+	if v < unit {
+		return strconv.FormatInt(v, 10) + " B"
+	}
+	f := float64(v)
+	for _, u := range []string{"KiB", "MiB", "GiB", "TiB", "PiB"} {
+		f /= unit
+		if f < unit {
+			return strconv.FormatFloat(f, 'f', 1, 64) + " " + u
+		}
+	}
+	return strconv.FormatFloat(f, 'f', 1, 64) + " EiB"
+}
+
+// perf is the item's performance data; ok is false when its value is
+// unknown, which is left out rather than sent as 0.
+func (it *item) perf() (Perfdata, bool) {
+	if !it.value.Known {
+		return Perfdata{}, false
+	}
+	p := Perfdata{Label: it.label, Value: Int(it.value.Value), UOM: it.uom, Warn: it.warn, Crit: it.crit}
+	if !it.counter {
+		zero := Int(0)
+		p.Min = &zero
+		if it.max.Known {
+			m := Int(it.max.Value)
+			p.Max = &m
+		}
+	}
+	return p, true
+}

@@ -1,0 +1,32 @@
+package nagios
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/sockwatch/sockwatch"
+)
+
+// Main runs check_sockwatch with args (without the program name), writes
+// its output to w and returns the exit code.
+func Main(args []string, w io.Writer) int {
+	cfg, err := ParseArgs(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprint(w, Help())
+		return int(Unknown)
+	case errors.Is(err, errVersion):
+		fmt.Fprintf(w, "check_sockwatch %s\n", Version())
+		return int(Unknown)
+	case err != nil:
+		r := &Result{State: Unknown, Summary: err.Error() + " (see check_sockwatch -h)"}
+		fmt.Fprint(w, r.Format(Name))
+		return int(r.State)
+	}
+	root := sockwatch.ProcRoot(cfg.ProcRoot)
+	r := Run(cfg.Timeout, "reading "+root, func() *Result { return Check(cfg) })
+	fmt.Fprint(w, r.Format(Name))
+	return int(r.State)
+}

@@ -1,0 +1,107 @@
+package nagios
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/sockwatch/sockwatch"
+)
+
+// namespaces evaluates, with --namespaces, every network namespace under
+// the proc root but the host's own (whose figures the host items are):
+// numothersock and tw against the absolute -w/-c thresholds, and the
+// growth of the counters, so that a container leaking sockets or losing
+// connections for memory is named with its inode and process.
+//
+// Only namespaces that are not OK carry performance data, so that a host
+// with hundreds of containers keeps a bounded output. The counters' baseline
+// is kept per namespace inode: a namespace that is gone leaves the state
+// file with this run, and a new one starts without a baseline.
+func (c *checker) namespaces() {
+	scan, err := sockwatch.NewReader(c.snap.Root).Namespaces()
+	if err != nil {
+		c.notes = append(c.notes, fmt.Sprintf("namespaces: cannot list processes (%v)", err))
+		return
+	}
+	warn, crit := c.nsThresholds(c.cfg.Warn, "-w"), c.nsThresholds(c.cfg.Crit, "-c")
+	advice := c.counterAdvice()
+	evaluated, unnamed := 0, 0
+	for i := range scan.Namespaces {
+		ns := &scan.Namespaces[i]
+		if ns.NetDir == c.snap.NetDir {
+			continue
+		}
+		if ns.Inode == 0 {
+			unnamed++
+			continue
+		}
+		evaluated++
+		id := strconv.FormatUint(ns.Inode, 10)
+		name := fmt.Sprintf("netns %s (%s, pid %d)", id, display(ns.Comm), ns.PID)
+		enter := fmt.Sprintf("nsenter --net=/proc/%d/ns/net", ns.PID)
+		for _, it := range []*item{
+			{metric: mNumOtherSock, value: ns.Sockstat.NumOtherSock(),
+				advice: "find the processes of the namespace holding UNIX and UDP sockets: " + enter + " ss -xup"},
+			{metric: mTW, value: ns.Sockstat.TCPTimeWait,
+				advice: "read or raise the namespace's own net.ipv4.tcp_max_tw_buckets from inside it: " + enter + " sysctl net.ipv4.tcp_max_tw_buckets"},
+		} {
+			if !c.cfg.selected(it.metric) {
+				continue
+			}
+			it.label, it.what = it.metric+"_ns"+id, name+" "+it.metric
+			it.evaluate(warn, crit)
+			it.perfdata = it.state != OK
+			c.items = append(c.items, it)
+		}
+		values := counterValues(&ns.Counters)
+		advice["tcp_tw_overflow"] = "raise the namespace's own net.ipv4.tcp_max_tw_buckets, from inside it: " +
+			enter + " sysctl net.ipv4.tcp_max_tw_buckets"
+		for _, spec := range counterSpecs {
+			if !c.cfg.counterSelected(spec) {
+				continue
+			}
+			it := &item{metric: spec.metrics[0], label: spec.label + "_ns" + id, what: name + " " + spec.label,
+				uom: UOMCounter, value: values[spec.label], counter: true, advice: spec.why + "; " + advice[spec.label]}
+			c.growth(it, "netns_"+id+"_"+spec.label, spec.state)
+			it.perfdata = it.state != OK
+			c.items = append(c.items, it)
+		}
+		for _, err := range ns.Errors {
+			c.notes = append(c.notes, fmt.Sprintf("namespaces: %s: unreadable: %v; its figures are left out", name, err))
+		}
+	}
+
+	line := fmt.Sprintf("namespaces: %s evaluated besides the host's", plural(int64(evaluated), "network namespace"))
+	if unnamed > 0 {
+		line += fmt.Sprintf("; %d not evaluated: they cannot be named without root or CAP_SYS_PTRACE", unnamed)
+	}
+	if scan.Unreadable > 0 {
+		line += fmt.Sprintf("; %s whose net directory could not be looked at (hidepid?)", plural(int64(scan.Unreadable), "process"))
+	}
+	c.notes = append(c.notes, line)
+	for _, err := range scan.Errors {
+		c.notes = append(c.notes, fmt.Sprintf("namespaces: %v", err))
+	}
+}
+
+// nsThresholds are the thresholds of flag that apply per namespace: the
+// absolute ones. A percent one is of a limit the check cannot read for a
+// namespace: a beancounter barrier is per container, not per namespace, and
+// tcp_max_tw_buckets, though each namespace has its own, is shown only to
+// its own processes. Such a threshold still applies to the host; each one
+// left out of the namespaces gets a note.
+func (c *checker) nsThresholds(given thresholdsFlag, flag string) thresholdsFlag {
+	out := thresholdsFlag{}
+	for _, m := range []string{mNumOtherSock, mTW} {
+		t, ok := given[m]
+		switch {
+		case !ok || !c.cfg.selected(m):
+		case t.Percent:
+			c.notes = append(c.notes, fmt.Sprintf("namespaces: %s %s=%s is in percent of a limit a namespace's figures do not come with"+
+				" (see -h): not applied per namespace; give a count to apply one", flag, m, t))
+		default:
+			out[m] = t
+		}
+	}
+	return out
+}

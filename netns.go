@@ -1,0 +1,228 @@
+package sockwatch
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"syscall"
+)
+
+// NetNS is the socket accounting of one network namespace, read through the
+// net directory of a process inside it (PROC/PID/net), which shows the
+// namespace of that process whatever the reader's own.
+//
+// Only per-namespace figures are set. In Sockstat, TCPOrphan, TCPAlloc,
+// TCPMemPages and UDPMemPages are unknown: the kernel prints the host-wide
+// value in every namespace, so they belong to the host's Snapshot. No limit
+// is per namespace here: tcp_mem, udp_mem and tcp_max_orphans are global, and
+// tcp_max_tw_buckets, though each namespace has its own, is shown only under
+// /proc/sys, which always shows the reader's namespace; reading another's
+// would mean entering it (setns), which an agent must not do.
+type NetNS struct {
+	// Inode names the namespace: N in the "net:[N]" link of
+	// PROC/PID/ns/net, as ip netns identify, lsns and nsenter show it. It
+	// is 0 when no process of the namespace let the reader resolve that
+	// link, which takes ptrace access to the process (root, or
+	// CAP_SYS_PTRACE, for other users' processes).
+	Inode uint64
+	// PID is the lowest process ID seen in the namespace, whose net
+	// directory was read, and Comm that process's name as PROC/PID/comm
+	// has it, without the trailing newline: untrusted text, which may hold
+	// any byte but NUL.
+	PID  int
+	Comm string
+	// NetDir is the net directory read: PROC/PID/net.
+	NetDir string
+
+	// Sockstat has the per-namespace counts: SocketsUsed, every inuse,
+	// TCPTimeWait, FRAG and FRAG6, MPTCP. Its NumOtherSock applies as for
+	// the host.
+	Sockstat Sockstat
+	// Counters are all per namespace: an abort for memory inside a
+	// container is counted in the container's namespace only.
+	Counters Counters
+
+	// Errors lists the sources other than sockstat that exist but could
+	// not be read or parsed; their figures are unknown.
+	Errors []error
+}
+
+// NetNSScan is the result of Reader.Namespaces.
+type NetNSScan struct {
+	// Namespaces are ordered by PID: the initial namespace first when PID 1
+	// is visible.
+	Namespaces []NetNS
+	// Unreadable counts the processes whose net directory could not be
+	// looked at: namespaces only they are in are missing.
+	Unreadable int
+	// Errors lists namespaces found but not read (their sockstat could not
+	// be read or parsed) and ns/net links that do not name a network
+	// namespace.
+	Errors []error
+}
+
+// nsLinkPrefix starts the target of a PROC/PID/ns/net link: "net:[INODE]".
+var nsLinkPrefix = []byte("net:[")
+
+// Namespaces reads every network namespace that a process under the proc
+// root is in, once each, through the lowest PID in it. Processes that exit
+// during the walk are skipped silently; when the process chosen for a
+// namespace exits before its figures are read, the next one in that
+// namespace is read instead. Only thread group leaders are walked: a thread
+// that moved itself alone into another namespace is not seen.
+//
+// Processes are grouped by the inode of their net/sockstat, which proc
+// numbers once per namespace and which, unlike the ns/net link, any user
+// may look at: an agent that is not root still finds, and reads, every
+// namespace, though it may not name them (see NetNS.Inode).
+//
+// It fails only when the proc root cannot be listed.
+func (r *Reader) Namespaces() (*NetNSScan, error) {
+	dir, err := os.Open(r.Root)
+	if err != nil {
+		return nil, err
+	}
+	names, err := dir.Readdirnames(-1)
+	dir.Close()
+	if err != nil {
+		return nil, &FileError{Path: r.Root, Err: err}
+	}
+	pids := make([]int, 0, len(names))
+	for _, name := range names {
+		// Process directories only: digits, as the kernel prints a PID.
+		if pid, err := strconv.Atoi(name); err == nil && pid > 0 && strconv.Itoa(pid) == name {
+			pids = append(pids, pid)
+		}
+	}
+	sort.Ints(pids)
+
+	// The processes of each namespace, in ascending PID order; order lists
+	// the namespaces by their lowest PID.
+	scan := &NetNSScan{}
+	members := make(map[uint64][]int)
+	var order []uint64
+	for _, pid := range pids {
+		var st syscall.Stat_t
+		err := stat(filepath.Join(r.Root, strconv.Itoa(pid), "net", "sockstat"), &st)
+		switch {
+		case err == nil:
+		case err == syscall.ENOENT || err == syscall.ESRCH:
+			// Gone, or a zombie, which has no namespaces left.
+			continue
+		default:
+			scan.Unreadable++
+			continue
+		}
+		if members[st.Ino] == nil {
+			order = append(order, st.Ino)
+		}
+		members[st.Ino] = append(members[st.Ino], pid)
+	}
+
+	scan.Namespaces = make([]NetNS, 0, len(order))
+	for _, key := range order {
+		pids := members[key]
+		for i, pid := range pids {
+			ns, err := r.readNetNS(pid)
+			if IsNotExist(err) {
+				continue // the process left: read through the next one
+			}
+			if err != nil {
+				scan.Errors = append(scan.Errors, err)
+				break
+			}
+			ns.Inode = r.nsInode(pids[i:], &scan.Errors)
+			scan.Namespaces = append(scan.Namespaces, ns)
+			break
+		}
+	}
+	return scan, nil
+}
+
+// readNetNS reads the namespace of process pid. It returns an error for
+// which IsNotExist holds when the process exited before every figure was
+// read, so that they are not half from the namespace and half unknown.
+func (r *Reader) readNetNS(pid int) (NetNS, error) {
+	ns := NetNS{PID: pid}
+	procDir := filepath.Join(r.Root, strconv.Itoa(pid))
+	comm, err := r.fr.read(filepath.Join(procDir, "comm"))
+	if err != nil {
+		return ns, err
+	}
+	ns.Comm = string(bytes.TrimSuffix(comm, []byte("\n")))
+
+	netDir := filepath.Join(procDir, "net")
+	ns.NetDir = netDir
+	var errs []error
+	ns.Sockstat, ns.Errors, err = readSockstat(&r.fr, netDir)
+	if err != nil {
+		return ns, err
+	}
+	ns.Sockstat.TCPOrphan = Num{}
+	ns.Sockstat.TCPAlloc = Num{}
+	ns.Sockstat.TCPMemPages = Num{}
+	ns.Sockstat.UDPMemPages = Num{}
+	ns.Counters, errs = readCounters(&r.fr, netDir)
+	ns.Errors = append(ns.Errors, errs...)
+	// A missing source is not an error but an unknown figure: make sure
+	// none went missing with the process.
+	if sockstat := filepath.Join(netDir, "sockstat"); !readable(sockstat) {
+		return ns, &FileError{Path: sockstat, Err: os.ErrNotExist}
+	}
+	return ns, nil
+}
+
+// nsInode resolves the ns/net link of the first of pids, all in one
+// namespace, that lets the reader: 0 when none does.
+func (r *Reader) nsInode(pids []int, errs *[]error) uint64 {
+	var link [64]byte
+	for _, pid := range pids {
+		path := filepath.Join(r.Root, strconv.Itoa(pid), "ns", "net")
+		n, err := readlink(path, link[:])
+		if err != nil {
+			continue
+		}
+		if inode, ok := parseNetNSLink(link[:n]); ok {
+			return inode
+		}
+		*errs = append(*errs, &FileError{Path: path,
+			Err: fmt.Errorf("%q is not a network namespace link", link[:n])})
+	}
+	return 0
+}
+
+// parseNetNSLink returns the inode of a "net:[INODE]" link target, the
+// inode written as the kernel writes it: digits, no leading zero.
+func parseNetNSLink(target []byte) (uint64, bool) {
+	rest, ok := bytes.CutPrefix(target, nsLinkPrefix)
+	if !ok || len(rest) < 2 || rest[0] < '1' || rest[0] > '9' || rest[len(rest)-1] != ']' {
+		return 0, false
+	}
+	v, err := atoi(rest[:len(rest)-1])
+	if err != nil || v <= 0 {
+		return 0, false
+	}
+	return uint64(v), true
+}
+
+// stat is syscall.Stat retried on EINTR, as openRetry is for open.
+func stat(path string, st *syscall.Stat_t) error {
+	for {
+		if err := syscall.Stat(path, st); err != syscall.EINTR {
+			return err
+		}
+	}
+}
+
+// readlink is syscall.Readlink retried on EINTR.
+func readlink(path string, buf []byte) (int, error) {
+	for {
+		n, err := syscall.Readlink(path, buf)
+		if err != syscall.EINTR {
+			return n, err
+		}
+	}
+}

@@ -1,0 +1,28 @@
+package sockwatch
+
+import (
+	"os"
+	"path/filepath"
+)
+
+// UnixSockets counts the UNIX sockets of the namespace: the rows of its
+// net/unix, as Reader.UnixSockets does for the host. Since Linux 6.0 each
+// namespace has a table of its own, and the cost is that of its own
+// sockets; older kernels keep one table for every namespace and walk all of
+// it for each namespace read.
+//
+// It fails with an error for which IsNotExist holds when the process the
+// namespace was read through has exited since: the count is then unknown.
+func (ns *NetNS) UnixSockets() (Num, error) {
+	path := filepath.Join(ns.NetDir, "unix")
+	f, err := os.Open(path)
+	if err != nil {
+		return Num{}, &FileError{Path: path, Err: err}
+	}
+	defer f.Close()
+	rows, err := countUnixPaths(path, f, func([]byte) {})
+	if err != nil {
+		return Num{}, err
+	}
+	return known(rows), nil
+}

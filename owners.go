@@ -1,0 +1,303 @@
+package sockwatch
+
+import (
+	"cmp"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"syscall"
+)
+
+// OwnerOptions tunes ScanOwners. The zero value is ready to use.
+type OwnerOptions struct {
+	// Top is how many owners and UNIX paths are kept, the largest first;
+	// 0 or less keeps them all.
+	Top int
+	// Workers is how many processes are scanned at once; GOMAXPROCS by
+	// default. The scan is bound by system calls, one or two per descriptor,
+	// so one worker per CPU keeps every CPU busy.
+	Workers int
+	// PasswdFile resolves user IDs to names; /etc/passwd by default. Under
+	// HOST_PROC that is the agent's own (the container's) passwd file, not
+	// the host's: mount the host's and point this at it, or read uids.
+	PasswdFile string
+	// UnixNetDir is the net directory whose unix table is counted per path;
+	// by default the host's, as for every other host-wide figure (that of
+	// PID 1's namespace, else Root/net).
+	UnixNetDir string
+}
+
+// Owner is the sockets held by the processes of one name and user.
+//
+// Counts are of socket file descriptors, as lsof counts them and as
+// RLIMIT_NOFILE bounds them: a socket inherited by 12 worker processes counts
+// 12 times, once in each process that holds it.
+type Owner struct {
+	Name string // the process name (comm), at most 15 bytes, any byte but NUL
+	User string // the effective user's name, or the numeric uid when it has none
+
+	Sockets int64 // all socket descriptors: Unix+TCP+UDP+Raw+Netlink+Other
+	Unix    int64
+	TCP     int64 // TCP and TCPv6
+	UDP     int64 // UDP, UDPv6, UDP-Lite
+	Raw     int64 // raw IPv4 and IPv6
+	Netlink int64
+	Other   int64 // packet, ping, SCTP, vsock, ...
+	// DNS is how many of its UDP sockets are connected to port 53.
+	DNS int64
+
+	Processes int64 // processes holding at least one socket
+}
+
+// UnixPath is the number of UNIX sockets bound to one path: a listener and
+// the connections it accepted share its path.
+type UnixPath struct {
+	// Path as the kernel prints it: an abstract name starts with "@", and a
+	// path may hold any byte but NUL, newlines included.
+	Path    string
+	Sockets int64
+}
+
+// Owners is the result of one scan of every process's descriptors.
+type Owners struct {
+	// ByProcess is the owners with the most sockets, at most Top of them,
+	// by Sockets descending, then name and user.
+	ByProcess []Owner
+	// UnixPaths is the paths with the most sockets, at most Top of them, by
+	// Sockets descending, then path; nil when the table could not be read
+	// (see Errors).
+	UnixPaths []UnixPath
+
+	// Totals over every process inspected, before the cut to Top.
+	Sockets   int64 // socket descriptors
+	Processes int   // processes holding at least one socket
+	Owners    int   // distinct (name, user) pairs holding sockets
+
+	// UnixSockets is the number of rows of the unix table read for
+	// UnixPaths (every UNIX socket of that namespace, bound or not), and
+	// UnixBoundPaths the number of distinct paths in it.
+	UnixSockets    Num
+	UnixBoundPaths Num
+
+	// DNSSockets is the number of UDP sockets connected to port 53 in the
+	// network namespaces of the processes that hold UDP sockets, each socket
+	// counted once however many processes hold it. Unknown when one of those
+	// namespaces' udp tables could not be read.
+	DNSSockets Num
+
+	// NotInspected is the number of processes whose descriptors could not be
+	// read (not root, or without CAP_SYS_PTRACE): their sockets are in no
+	// figure above. Processes that exit during the scan are not counted.
+	NotInspected int
+
+	// Errors lists the sources, other than the process list, that could not
+	// be read or parsed: the unix table, a udp table, the passwd file.
+	Errors []error
+}
+
+// ScanOwners reads the socket descriptors of every process under the proc
+// root (as ProcRoot returns it) and aggregates them per process name and
+// user, counts the UNIX sockets per bound path, and finds the UDP sockets
+// connected to DNS servers. Sockets in other network namespaces count for the
+// process that holds them.
+//
+// It fails only when the process list cannot be read; every other failure is
+// listed in Owners.Errors. Memory is bounded by the number of processes,
+// owners and distinct UNIX paths; the one thing kept per socket, during the
+// scan only, is the inode of each UDP socket (8 bytes), to be matched against
+// the DNS sockets of its namespace once that namespace's tables are read.
+func ScanOwners(root string, opt OwnerOptions) (*Owners, error) {
+	pids, err := listPids(root)
+	if err != nil {
+		return nil, err
+	}
+	workers := opt.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	workers = min(workers, max(len(pids), 1))
+
+	dns := &dnsTables{}
+	results := make([]*ownerScan, workers)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for i := range results {
+		w := newOwnerScan(root, dns)
+		results[i] = w
+		wg.Go(func() {
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(len(pids)) {
+					return
+				}
+				w.scan(pids[i])
+			}
+		})
+	}
+
+	o := &Owners{}
+	unixDir := opt.UnixNetDir
+	if unixDir == "" {
+		unixDir = netDir(root)
+	}
+	// The unix table is read while the workers run: it is the one big file,
+	// and reading it costs the kernel as much as a few thousand descriptors.
+	o.readUnixPaths(filepath.Join(unixDir, "unix"), opt.Top)
+	wg.Wait()
+	dns.wait()
+	for _, w := range results {
+		for _, p := range w.pending {
+			p.owner.DNS += dns.count(p.ns, p.pidDir, w.udp[p.from:p.to])
+		}
+		w.udp, w.pending = nil, nil
+		o.Errors = append(o.Errors, w.errs...)
+	}
+
+	users, err := readUsers(opt.PasswdFile)
+	if err != nil {
+		o.Errors = append(o.Errors, err)
+	}
+	byOwner := make(map[ownerKey]*Owner)
+	for _, w := range results {
+		o.NotInspected += w.notInspected
+		for k, c := range w.owners {
+			key := ownerKey{name: k.name, user: users.name(k.uid)}
+			dst := byOwner[key]
+			if dst == nil {
+				dst = &Owner{Name: key.name, User: key.user}
+				byOwner[key] = dst
+			}
+			dst.add(c)
+		}
+	}
+	o.Owners = len(byOwner)
+	o.ByProcess = make([]Owner, 0, len(byOwner))
+	for _, c := range byOwner {
+		o.Sockets += c.Sockets
+		o.Processes += int(c.Processes)
+		o.ByProcess = append(o.ByProcess, *c)
+	}
+	slices.SortFunc(o.ByProcess, func(a, b Owner) int {
+		return cmp.Or(cmp.Compare(b.Sockets, a.Sockets), cmp.Compare(a.Name, b.Name), cmp.Compare(a.User, b.User))
+	})
+	o.ByProcess = cut(o.ByProcess, opt.Top)
+
+	dnsTotal, dnsErrs := dns.total()
+	o.Errors = append(o.Errors, dnsErrs...)
+	if len(dnsErrs) == 0 {
+		o.DNSSockets = known(dnsTotal)
+	}
+	return o, nil
+}
+
+type ownerKey struct{ name, user string }
+
+func (o *Owner) add(c *Owner) {
+	o.Sockets += c.Sockets
+	o.Unix += c.Unix
+	o.TCP += c.TCP
+	o.UDP += c.UDP
+	o.Raw += c.Raw
+	o.Netlink += c.Netlink
+	o.Other += c.Other
+	o.DNS += c.DNS
+	o.Processes += c.Processes
+}
+
+// readUnixPaths fills the UNIX path figures from the table at path.
+func (o *Owners) readUnixPaths(path string, top int) {
+	f, err := os.Open(path)
+	if err != nil {
+		o.Errors = append(o.Errors, &FileError{Path: path, Err: err})
+		return
+	}
+	defer f.Close()
+	counts, rows, err := tallyUnixPaths(path, f)
+	if err != nil {
+		o.Errors = append(o.Errors, err)
+		return
+	}
+	o.UnixSockets = known(rows)
+	o.UnixBoundPaths = known(int64(len(counts)))
+	o.UnixPaths = make([]UnixPath, 0, len(counts))
+	for p, c := range counts {
+		o.UnixPaths = append(o.UnixPaths, UnixPath{Path: p, Sockets: *c})
+	}
+	slices.SortFunc(o.UnixPaths, func(a, b UnixPath) int {
+		return cmp.Or(cmp.Compare(b.Sockets, a.Sockets), cmp.Compare(a.Path, b.Path))
+	})
+	o.UnixPaths = cut(o.UnixPaths, top)
+}
+
+// tallyUnixPaths counts the sockets per path of the unix table read from r.
+// It allocates once per distinct path, not per socket: the counters are
+// pointers, so that counting a path already seen is a lookup, which does not
+// copy the key as an assignment would.
+func tallyUnixPaths(path string, r io.Reader) (map[string]*int64, int64, error) {
+	counts := make(map[string]*int64)
+	rows, err := countUnixPaths(path, r, func(p []byte) {
+		if c := counts[string(p)]; c != nil {
+			*c++
+			return
+		}
+		one := int64(1)
+		counts[string(p)] = &one
+	})
+	return counts, rows, err
+}
+
+// cut keeps the first top elements of s (all when top <= 0), releasing the
+// rest to the garbage collector.
+func cut[T any](s []T, top int) []T {
+	if top <= 0 || len(s) <= top {
+		return s
+	}
+	return slices.Clone(s[:top])
+}
+
+// listPids returns the names of the process directories under root.
+func listPids(root string) ([]string, error) {
+	f, err := os.Open(root)
+	if err != nil {
+		return nil, &FileError{Path: root, Err: err}
+	}
+	defer f.Close()
+	names, err := f.Readdirnames(-1)
+	if err != nil {
+		return nil, &FileError{Path: root, Err: err}
+	}
+	pids := names[:0]
+	for _, n := range names {
+		if isPid(n) {
+			pids = append(pids, n)
+		}
+	}
+	return pids, nil
+}
+
+func isPid(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		if name[i] < '0' || name[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// vanished reports whether err means the process exited during the scan.
+func vanished(err error) bool {
+	return errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ESRCH)
+}
+
+// denied reports whether err means the process may not be inspected.
+func denied(err error) bool {
+	return errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM)
+}

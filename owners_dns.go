@@ -1,0 +1,173 @@
+package sockwatch
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// dnsTables finds the UDP sockets connected to port 53, per network
+// namespace. A namespace's udp and udp6 tables are read once, as soon as the
+// scan meets a process of that namespace holding a UDP socket, while the scan
+// goes on: reading a big udp table is slow (the kernel walks it again from
+// the start for every page it prints). Only the inodes of the DNS sockets
+// are kept: a few per resolver client, where the tables may list tens of
+// thousands of sockets.
+type dnsTables struct {
+	mu      sync.Mutex
+	ns      map[uint64]*dnsTable // by inode of the namespace
+	loading sync.WaitGroup
+}
+
+type dnsTable struct {
+	loaded bool // read, or failed with err; false while a read is pending or when its process exited
+	err    error
+	inodes map[uint64]struct{}
+}
+
+// namespace returns the network namespace of the process whose directory is
+// pidDir and, the first time it is met, starts reading its tables through
+// that process.
+func (d *dnsTables) namespace(pidDir string) (uint64, error) {
+	var st unix.Stat_t
+	if err := unix.Stat(pidDir+"/ns/net", &st); err != nil {
+		return 0, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.ns == nil {
+		d.ns = make(map[uint64]*dnsTable)
+	}
+	if d.ns[st.Ino] == nil {
+		t := &dnsTable{}
+		d.ns[st.Ino] = t
+		d.loading.Go(func() { t.load(pidDir) })
+	}
+	return st.Ino, nil
+}
+
+// count returns how many of inodes, UDP sockets of the process whose
+// directory is pidDir in namespace ns, are connected to port 53. It is called
+// once the scan is over, after wait.
+func (d *dnsTables) count(ns uint64, pidDir string, inodes []uint64) int64 {
+	t := d.ns[ns]
+	if !t.loaded {
+		// The process it was to be read through exited first.
+		t.load(pidDir)
+	}
+	var n int64
+	for _, i := range inodes {
+		if _, ok := t.inodes[i]; ok {
+			n++
+		}
+	}
+	return n
+}
+
+func (d *dnsTables) wait() { d.loading.Wait() }
+
+// total returns the DNS sockets of every namespace read, and the errors met.
+func (d *dnsTables) total() (int64, []error) {
+	var n int64
+	var errs []error
+	for _, t := range d.ns {
+		n += int64(len(t.inodes))
+		if t.err != nil {
+			errs = append(errs, t.err)
+		}
+	}
+	return n, errs
+}
+
+// load reads the udp and udp6 tables of the namespace of the process whose
+// directory is pidDir. udp6 is absent when IPv6 is.
+func (t *dnsTable) load(pidDir string) {
+	inodes := make(map[uint64]struct{})
+	found := func(inode uint64) { inodes[inode] = struct{}{} }
+	err := readDNSInodes(filepath.Join(pidDir, "net", "udp"), found)
+	if err == nil {
+		err = readDNSInodes(filepath.Join(pidDir, "net", "udp6"), found)
+		if IsNotExist(err) {
+			// The udp table was there a moment ago: this is IPv6
+			// disabled, not the process gone.
+			err = nil
+		}
+	}
+	if err != nil && vanished(err) {
+		return
+	}
+	t.loaded, t.err, t.inodes = true, err, inodes
+	if err != nil {
+		t.inodes = nil
+	}
+}
+
+func readDNSInodes(path string, found func(inode uint64)) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return &FileError{Path: path, Err: err}
+	}
+	defer f.Close()
+	return parseDNSInodes(path, f, found)
+}
+
+// parseDNSInodes streams a udp or udp6 table and calls found with the inode
+// of every socket connected (state 01, TCP_ESTABLISHED) to remote port 53:
+//
+//	sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ...
+//	 2: 0100007F:ADBB 3500007F:0035 01 00000000:00000000 00:00000000 00000000     0        0 517320 ...
+func parseDNSInodes(path string, r io.Reader, found func(inode uint64)) error {
+	br := tableReaders.Get().(*bufio.Reader)
+	br.Reset(r)
+	defer func() {
+		br.Reset(nil)
+		tableReaders.Put(br)
+	}()
+	var buf [16][]byte
+	for n := 1; ; n++ {
+		line, err := br.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			return lineErr(path, n, "line longer than %d bytes", br.Size())
+		}
+		if err != nil && err != io.EOF {
+			return &FileError{Path: path, Err: err}
+		}
+		if len(line) == 0 && err == io.EOF {
+			if n == 1 {
+				return &FileError{Path: path, Err: errors.New("empty")}
+			}
+			return nil
+		}
+		if n == 1 {
+			if !bytes.Contains(line, []byte("rem_address")) && !bytes.Contains(line, []byte("remote_address")) {
+				return lineErr(path, n, "no header with rem_address")
+			}
+			continue
+		}
+		f := fields(bytes.TrimSuffix(line, []byte("\n")), buf[:])
+		if len(f) < 10 {
+			return lineErr(path, n, "want at least 10 fields, got %d", len(f))
+		}
+		rem := f[2]
+		colon := bytes.LastIndexByte(rem, ':')
+		if colon < 0 {
+			return lineErr(path, n, "rem_address %q has no port", rem)
+		}
+		if string(rem[colon+1:]) == "0035" && string(f[3]) == "01" {
+			inode, err := atoi(f[9])
+			if err != nil || inode < 0 {
+				return lineErr(path, n, "inode %q is not a number", f[9])
+			}
+			found(uint64(inode))
+		}
+		if err == io.EOF {
+			return nil
+		}
+	}
+}

@@ -1,0 +1,318 @@
+package sockwatch
+
+import (
+	"bytes"
+	"encoding/binary"
+	"runtime"
+	"sync/atomic"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// One worker's scan of process descriptors. Every path is built in one
+// reused buffer and handed to the kernel with raw system calls, and the
+// descriptor names are passed straight from the getdents buffer (where the
+// kernel NUL-terminates them), so a descriptor costs two system calls and no
+// allocation: readlinkat, which tells a socket ("socket:[INODE]") from a file
+// without touching the file, and, for a socket, getxattr of
+// system.sockprotoname, which names its protocol whatever its namespace and
+// whether or not it is bound or listed in any /proc/net table.
+
+// pendingDNS is a process whose UDP sockets udp[from:to] are still to be
+// matched against the DNS sockets of its network namespace ns.
+type pendingDNS struct {
+	owner    *Owner
+	ns       uint64
+	pidDir   string
+	from, to int
+}
+
+// uidKey is an owner as the workers see it; uids are resolved to names once,
+// at the end.
+type uidKey struct {
+	name string
+	uid  uint32
+}
+
+type ownerScan struct {
+	root         string
+	dns          *dnsTables
+	owners       map[uidKey]*Owner
+	notInspected int
+	errs         []error
+
+	// The inodes of the UDP sockets of the processes in pending, whose DNS
+	// sockets are counted once their namespaces' udp tables are read.
+	udp     []uint64
+	pending []pendingDNS
+
+	path   []byte // ROOT/PID/fd/N, NUL-terminated when passed to the kernel
+	dirent []byte // getdents buffer
+	link   [64]byte
+	proto  [32]byte
+	comm   [64]byte
+}
+
+func newOwnerScan(root string, dns *dnsTables) *ownerScan {
+	return &ownerScan{
+		root:   root,
+		dns:    dns,
+		owners: make(map[uidKey]*Owner),
+		path:   make([]byte, 0, len(root)+64),
+		dirent: make([]byte, 32<<10),
+	}
+}
+
+var sockProtoAttr = []byte("system.sockprotoname\x00")
+
+// scan adds the sockets of process pid to w.owners. A process that exits
+// meanwhile is skipped; one whose descriptors may not be read is counted.
+func (w *ownerScan) scan(pid string) {
+	w.path = append(append(append(w.path[:0], w.root...), '/'), pid...)
+	pidEnd := len(w.path)
+	w.path = append(w.path, "/fd\x00"...)
+	fdEnd := len(w.path) - 1
+	dirfd, err := openat(unix.AT_FDCWD, &w.path[0], unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
+	if err != nil {
+		if denied(err) {
+			w.notInspected++
+		}
+		return
+	}
+	// The fd directory belongs to the process's effective user, as its
+	// /proc/PID directory does (both take their owner from task_dump_owner).
+	var st unix.Stat_t
+	err = unix.Fstat(dirfd, &st)
+	var c Owner
+	udpStart := len(w.udp)
+	if err == nil {
+		err = w.sockets(dirfd, fdEnd, &c)
+	}
+	unix.Close(dirfd)
+	if err != nil || c.Sockets == 0 {
+		if denied(err) {
+			w.notInspected++
+		}
+		w.udp = w.udp[:udpStart]
+		return
+	}
+
+	w.path = append(w.path[:pidEnd], "/comm\x00"...)
+	comm, err := w.readComm()
+	if err != nil {
+		// Gone, or become unreadable: its descriptors were read, but without
+		// a name they cannot be told apart from any other process's.
+		if denied(err) {
+			w.notInspected++
+		}
+		w.udp = w.udp[:udpStart]
+		return
+	}
+	var dns pendingDNS
+	if len(w.udp) > udpStart {
+		dns = pendingDNS{pidDir: string(w.path[:pidEnd]), from: udpStart, to: len(w.udp)}
+		dns.ns, err = w.dns.namespace(dns.pidDir)
+		if err != nil {
+			if !vanished(err) {
+				w.errs = append(w.errs, &FileError{Path: dns.pidDir + "/ns/net", Err: err})
+			}
+			w.udp = w.udp[:udpStart]
+			return
+		}
+	}
+	c.Processes = 1
+	key := uidKey{name: string(comm), uid: st.Uid}
+	dst := w.owners[key]
+	if dst == nil {
+		dst = &Owner{}
+		w.owners[key] = dst
+	}
+	dst.add(&c)
+	if dns.pidDir != "" {
+		dns.owner = dst
+		w.pending = append(w.pending, dns)
+	}
+}
+
+// sockets reads the fd directory open as dirfd and counts its sockets into c.
+// w.path holds ROOT/PID/fd up to fdEnd.
+func (w *ownerScan) sockets(dirfd, fdEnd int, c *Owner) error {
+	for {
+		n, err := unix.Getdents(dirfd, w.dirent)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return nil
+		}
+		for buf := w.dirent[:n]; len(buf) > 0; {
+			// struct linux_dirent64: ino u64, off s64, reclen u16, type u8, name.
+			reclen := int(binary.NativeEndian.Uint16(buf[16:18]))
+			if reclen < 20 || reclen > len(buf) {
+				return unix.EIO
+			}
+			rec := buf[:reclen]
+			buf = buf[reclen:]
+			name := rec[19:]
+			if end := bytes.IndexByte(name, 0); end > 0 {
+				name = name[:end+1] // keep the NUL the kernel needs
+			} else {
+				continue
+			}
+			if name[0] == '.' {
+				continue
+			}
+			if err := w.socket(dirfd, name, fdEnd, c); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// socket classifies descriptor name (NUL-terminated) of the process, if it
+// is a socket. A descriptor closed meanwhile is skipped. Listing the fd
+// directory takes read access to it (the process's user, or
+// CAP_DAC_READ_SEARCH), but reading its links takes ptrace access (the same,
+// or CAP_SYS_PTRACE): a refused link is returned, so that the process counts
+// as not inspected rather than as one without sockets.
+func (w *ownerScan) socket(dirfd int, name []byte, fdEnd int, c *Owner) error {
+	n, err := readlinkat(dirfd, &name[0], w.link[:])
+	if err != nil {
+		if denied(err) {
+			return err
+		}
+		return nil
+	}
+	inode, ok := socketInode(w.link[:n])
+	if !ok {
+		return nil
+	}
+	n, err = w.sockProto(dirfd, name, fdEnd)
+	if err == unix.ENOENT {
+		return nil
+	}
+	// The value is the name with its NUL, "UDP\x00"; a kernel before 3.0
+	// has no such attribute: counted as other.
+	var proto []byte
+	if err == nil {
+		proto = bytes.TrimSuffix(w.proto[:n], []byte{0})
+	}
+	c.Sockets++
+	switch {
+	case bytes.HasPrefix(proto, []byte("UNIX")): // UNIX, UNIX-STREAM
+		c.Unix++
+	case string(proto) == "UDP" || string(proto) == "UDPv6":
+		c.UDP++
+		w.udp = append(w.udp, inode)
+	case string(proto) == "UDP-Lite" || string(proto) == "UDPLITEv6":
+		c.UDP++
+	case string(proto) == "TCP" || string(proto) == "TCPv6" ||
+		string(proto) == "MPTCP" || string(proto) == "MPTCPv6":
+		c.TCP++
+	case string(proto) == "RAW" || string(proto) == "RAWv6":
+		c.Raw++
+	case string(proto) == "NETLINK":
+		c.Netlink++
+	default:
+		c.Other++
+	}
+	return nil
+}
+
+// noGetxattrat is set once the kernel says it has no getxattrat (before 6.13).
+var noGetxattrat atomic.Bool
+
+// sockProto reads the system.sockprotoname attribute of descriptor name into
+// w.proto: relative to the fd directory where the kernel has getxattrat,
+// which saves walking ROOT/PID/fd again for every descriptor.
+func (w *ownerScan) sockProto(dirfd int, name []byte, fdEnd int) (int, error) {
+	if !noGetxattrat.Load() {
+		n, err := getxattrat(dirfd, &name[0], &sockProtoAttr[0], w.proto[:])
+		if err != unix.ENOSYS {
+			return n, err
+		}
+		noGetxattrat.Store(true)
+	}
+	w.path = append(append(w.path[:fdEnd], '/'), name...)
+	return getxattr(&w.path[0], &sockProtoAttr[0], w.proto[:])
+}
+
+// socketInode parses the "socket:[INODE]" a socket descriptor links to.
+func socketInode(link []byte) (uint64, bool) {
+	const prefix = "socket:["
+	if len(link) < len(prefix)+2 || string(link[:len(prefix)]) != prefix || link[len(link)-1] != ']' {
+		return 0, false
+	}
+	v, err := atoi(link[len(prefix) : len(link)-1])
+	if err != nil || v < 0 {
+		return 0, false
+	}
+	return uint64(v), true
+}
+
+// readComm reads the process name from w.path (ROOT/PID/comm), without the
+// newline the kernel appends.
+func (w *ownerScan) readComm() ([]byte, error) {
+	fd, err := openat(unix.AT_FDCWD, &w.path[0], unix.O_RDONLY|unix.O_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(fd)
+	n, err := unix.Read(fd, w.comm[:])
+	if err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(w.comm[:n], []byte("\n")), nil
+}
+
+// The system calls, on NUL-terminated byte strings that are already in a
+// buffer: x/sys/unix's wrappers take Go strings and copy each into a new
+// C string, an allocation per descriptor.
+
+func openat(dirfd int, path *byte, flags int) (int, error) {
+	fd, _, e := unix.Syscall6(unix.SYS_OPENAT, uintptr(dirfd), uintptr(unsafe.Pointer(path)), uintptr(flags), 0, 0, 0)
+	if e != 0 {
+		return -1, e
+	}
+	return int(fd), nil
+}
+
+func readlinkat(dirfd int, path *byte, buf []byte) (int, error) {
+	n, _, e := unix.Syscall6(unix.SYS_READLINKAT, uintptr(dirfd), uintptr(unsafe.Pointer(path)),
+		uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)), 0, 0)
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), nil
+}
+
+// xattrArgs is struct xattr_args of getxattrat(2).
+type xattrArgs struct {
+	value uint64
+	size  uint32
+	flags uint32
+}
+
+// sysGetxattrat is the same number on every architecture (Linux 6.13).
+const sysGetxattrat = 464
+
+func getxattrat(dirfd int, path, attr *byte, buf []byte) (int, error) {
+	args := xattrArgs{value: uint64(uintptr(unsafe.Pointer(&buf[0]))), size: uint32(len(buf))}
+	n, _, e := unix.Syscall6(sysGetxattrat, uintptr(dirfd), uintptr(unsafe.Pointer(path)), 0,
+		uintptr(unsafe.Pointer(attr)), uintptr(unsafe.Pointer(&args)), unsafe.Sizeof(args))
+	runtime.KeepAlive(buf)
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), nil
+}
+
+func getxattr(path, attr *byte, buf []byte) (int, error) {
+	n, _, e := unix.Syscall6(unix.SYS_GETXATTR, uintptr(unsafe.Pointer(path)), uintptr(unsafe.Pointer(attr)),
+		uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)), 0, 0)
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), nil
+}

@@ -1,0 +1,105 @@
+//go:build linux
+
+package sockwatch
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/influxdata/telegraf"
+
+	core "github.com/sockwatch/sockwatch"
+)
+
+// gatherNamespaces emits one sockwatch series per network namespace under
+// the proc root, tagged netns (its inode, as lsns and ip netns identify show
+// it) and process_name (its lowest PID's name). Only per-namespace figures
+// go in them: the global ones (orphans, TCP and UDP memory, the limits) are
+// the host series' alone.
+//
+// A namespace whose ns/net link the agent may not resolve (another user's
+// processes, without CAP_SYS_PTRACE) has no name that would stay the same
+// from one gather to the next: it is left out, counted in the host field
+// netns_unnamed, and logged once. hostNetDir and hostUnix are the host
+// series' net directory and unix_sockets, so that the host's namespace, the
+// first of the scan, is not read twice.
+func (s *Sockwatch) gatherNamespaces(acc telegraf.Accumulator, host map[string]any, hostNetDir string, now time.Time) {
+	scan, err := s.reader.Namespaces()
+	if err != nil {
+		acc.AddError(err)
+		return
+	}
+	for _, err := range scan.Errors {
+		acc.AddError(err)
+	}
+	var unnamed int64
+	for i := range scan.Namespaces {
+		ns := &scan.Namespaces[i]
+		if ns.Inode == 0 {
+			unnamed++
+			continue
+		}
+		for _, err := range ns.Errors {
+			if s.Counters || !isCounterSource(err) {
+				acc.AddError(err)
+			}
+		}
+		tags := map[string]string{
+			"netns":        strconv.FormatUint(ns.Inode, 10),
+			"process_name": tagValue(ns.Comm),
+		}
+		fields := namespaceGauges(ns)
+		if v, ok := host["unix_sockets"]; ok && ns.NetDir == hostNetDir {
+			fields["unix_sockets"] = v
+		} else {
+			n, err := ns.UnixSockets()
+			if err != nil && !core.IsNotExist(err) {
+				acc.AddError(err)
+			}
+			putNum(fields, "unix_sockets", n)
+		}
+		acc.AddGauge(measurement, fields, tags, now)
+		if s.Counters {
+			if c := hostCounters(&ns.Counters); len(c) > 0 {
+				acc.AddCounter(measurement, c, tags, now)
+			}
+		}
+	}
+	host["netns_unnamed"] = unnamed
+	if unnamed > 0 && !s.warnedUnnamed {
+		s.warnedUnnamed = true
+		s.Log.Warnf("%d of %d network namespaces left out: the agent may not read the ns/net link of any of their processes,"+
+			" which takes root or CAP_SYS_PTRACE; netns_unnamed counts them at each gather (logged once)",
+			unnamed, len(scan.Namespaces))
+	}
+	if scan.Unreadable > 0 && !s.warnedUnreadable {
+		s.warnedUnreadable = true
+		s.Log.Warnf("the net directory of %d processes could not be looked at (proc mounted with hidepid?):"+
+			" namespaces only they are in are missing (logged once)", scan.Unreadable)
+	}
+}
+
+// namespaceGauges are the per-namespace figures of sockstat: the core
+// leaves the global ones unknown in a namespace's.
+func namespaceGauges(ns *core.NetNS) map[string]any {
+	f := make(map[string]any, 20)
+	st := &ns.Sockstat
+	putNum(f, "sockets_used", st.SocketsUsed)
+	putNum(f, "tcp_inuse", st.TCPInUse)
+	putNum(f, "tcp_tw", st.TCPTimeWait)
+	putNum(f, "udp_inuse", st.UDPInUse)
+	putNum(f, "udplite_inuse", st.UDPLiteInUse)
+	putNum(f, "raw_inuse", st.RawInUse)
+	putNum(f, "frag_inuse", st.FragInUse)
+	putNum(f, "frag_memory_bytes", st.FragMemoryBytes)
+	putNum(f, "tcp6_inuse", st.TCP6InUse)
+	putNum(f, "udp6_inuse", st.UDP6InUse)
+	putNum(f, "udplite6_inuse", st.UDPLite6InUse)
+	putNum(f, "raw6_inuse", st.Raw6InUse)
+	putNum(f, "frag6_inuse", st.Frag6InUse)
+	putNum(f, "frag6_memory_bytes", st.Frag6MemoryBytes)
+	putNum(f, "mptcp_inuse", st.MPTCPInUse)
+	putNum(f, "mptcp6_inuse", st.MPTCP6InUse)
+	putNum(f, "numothersock", st.NumOtherSock())
+	return f
+}

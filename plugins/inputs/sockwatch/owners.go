@@ -1,0 +1,89 @@
+//go:build linux
+
+package sockwatch
+
+import (
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/influxdata/telegraf"
+
+	core "github.com/sockwatch/sockwatch"
+)
+
+// gatherOwners scans every process's descriptors and emits the owners_top
+// largest owners (sockwatch_owner) and UNIX socket paths
+// (sockwatch_unix_path). The scan also counts the UNIX sockets and the UDP
+// sockets connected to DNS, which go into the host fields.
+func (s *Sockwatch) gatherOwners(acc telegraf.Accumulator, host map[string]any, now time.Time) {
+	o, err := core.ScanOwners(s.reader.Root, core.OwnerOptions{Top: s.OwnersTop})
+	if err != nil {
+		acc.AddError(err)
+		return
+	}
+	for _, err := range o.Errors {
+		acc.AddError(err)
+	}
+	putNum(host, "unix_sockets", o.UnixSockets)
+	putNum(host, "udp_dns_sockets", o.DNSSockets)
+	host["owner_processes_not_inspected"] = int64(o.NotInspected)
+	for _, w := range o.ByProcess {
+		acc.AddGauge("sockwatch_owner",
+			map[string]any{
+				"sockets":   w.Sockets,
+				"unix":      w.Unix,
+				"tcp":       w.TCP,
+				"udp":       w.UDP,
+				"raw":       w.Raw,
+				"netlink":   w.Netlink,
+				"other":     w.Other,
+				"dns":       w.DNS,
+				"processes": w.Processes,
+			},
+			map[string]string{"process_name": tagValue(w.Name), "user": tagValue(w.User)},
+			now)
+	}
+	for _, p := range o.UnixPaths {
+		acc.AddGauge("sockwatch_unix_path",
+			map[string]any{"sockets": p.Sockets},
+			map[string]string{"path": tagValue(p.Path)},
+			now)
+	}
+}
+
+// tagValue makes kernel text safe as a tag value in any output. Process names
+// and socket paths are bytes the kernel does not check: line protocol must be
+// UTF-8, and its serializer escapes tab, newline, comma, space and equals but
+// not other control characters nor a backslash, which would escape the
+// separator after it. Those are spelled out (\xNN), and an empty name, which
+// outputs drop with its tag, becomes "(none)".
+func tagValue(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	clean := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == 0x7f || c == '\\' || c >= utf8.RuneSelf {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size <= 1, r < 0x20, r == 0x7f, r == '\\':
+			b.WriteString(`\x`)
+			b.WriteByte("0123456789abcdef"[s[i]>>4])
+			b.WriteByte("0123456789abcdef"[s[i]&0xf])
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}

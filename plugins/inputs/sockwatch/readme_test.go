@@ -1,0 +1,168 @@
+//go:build linux
+
+package sockwatch
+
+import (
+	"bufio"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/influxdata/telegraf"
+	"github.com/influxdata/telegraf/plugins/common/shim"
+	"github.com/influxdata/telegraf/testutil"
+	"github.com/stretchr/testify/require"
+)
+
+// documented is what the README's Metrics section lists per measurement.
+type documented struct {
+	tags, fields map[string]bool
+}
+
+// readmeMetrics parses the Metrics section: "### `measurement`" headings,
+// then "- tags:" and "- fields ...:" lists whose items start with one or more
+// backquoted names ("  - `tcp6_inuse`, `udp6_inuse` (integer, ...").
+func readmeMetrics(t *testing.T) map[string]documented {
+	t.Helper()
+	f, err := os.Open("README.md")
+	require.NoError(t, err)
+	defer f.Close()
+	names := regexp.MustCompile("^  - ((?:`[a-z0-9_]+`(?:, )?)+)")
+	name := regexp.MustCompile("`([a-z0-9_]+)`")
+	out := map[string]documented{}
+	var cur documented
+	var list map[string]bool
+	in := false
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case line == "## Metrics":
+			in = true
+		case in && strings.HasPrefix(line, "## "):
+			in = false
+		case !in:
+		case strings.HasPrefix(line, "### "):
+			// "### `sockwatch` per network namespace" documents a series
+			// of its own, named as seriesName names it.
+			list = nil
+			if name.MatchString(line) {
+				cur = documented{tags: map[string]bool{}, fields: map[string]bool{}}
+				out[strings.ReplaceAll(line[len("### "):], "`", "")] = cur
+			}
+		case strings.HasPrefix(line, "- tags:"):
+			list = cur.tags
+		case strings.HasPrefix(line, "- fields"):
+			list = cur.fields
+		case list != nil:
+			if m := names.FindStringSubmatch(line); m != nil {
+				for _, n := range name.FindAllStringSubmatch(m[1], -1) {
+					list[n[1]] = true
+				}
+			}
+		}
+	}
+	require.NoError(t, sc.Err())
+	return out
+}
+
+// Every field and tag a gather emits is documented, and every documented one
+// is emitted by one of the proc trees: together they cover every source.
+func TestReadmeDocumentsEveryField(t *testing.T) {
+	emitted := map[string]documented{}
+	for _, tree := range []string{"quiet-host", "openvz-container", "tcp-mem-pressure"} {
+		acc := gather(t, newPlugin(t, scenario(t, tree)))
+		require.Empty(t, acc.Errors)
+		collect(emitted, acc)
+	}
+	// The namespace and cgroup series, from their trees (whose faults are
+	// tested with them).
+	s := newPlugin(t, scenario(t, "netns-containers"))
+	s.Namespaces, s.Cgroups, s.CgroupsTop, s.CgroupRoot = true, true, 10, scenario(t, "cgroup-v2")
+	require.NoError(t, s.Init())
+	acc := gather(t, s)
+	require.Len(t, acc.Errors, 3)
+	collect(emitted, acc)
+	// The owner series come from a live scan; a bound UNIX socket makes
+	// sure there is a path to report.
+	l, err := net.Listen("unix", filepath.Join(t.TempDir(), "doc.sock"))
+	require.NoError(t, err)
+	defer l.Close()
+	// The live namespaces have net/unix, which the tree lacks.
+	live := &Sockwatch{ProcRoot: "/proc", Counters: true, Owners: true, OwnersTop: 3, Namespaces: true, Log: testutil.Logger{}}
+	require.NoError(t, live.Init())
+	acc = gather(t, live)
+	require.Empty(t, acc.Errors)
+	collect(emitted, acc)
+	readme := readmeMetrics(t)
+	require.Len(t, readme, 6, "series in README")
+	require.Len(t, readme["sockwatch"].fields, 54, "fields of sockwatch in README")
+	require.Len(t, readme["sockwatch per network namespace"].fields, 28, "fields of the per-namespace series in README")
+	require.Equal(t, readme, emitted)
+}
+
+// seriesName is how the README names the series of m: its measurement, and
+// "sockwatch per network namespace" for the series tagged netns.
+func seriesName(m telegraf.Metric) string {
+	if m.HasTag("netns") {
+		return m.Name() + " per network namespace"
+	}
+	return m.Name()
+}
+
+// collect adds the series, tags and fields of acc to emitted.
+func collect(emitted map[string]documented, acc *testutil.Accumulator) {
+	for _, m := range acc.GetTelegrafMetrics() {
+		d, ok := emitted[seriesName(m)]
+		if !ok {
+			d = documented{tags: map[string]bool{}, fields: map[string]bool{}}
+			emitted[seriesName(m)] = d
+		}
+		for k := range m.Tags() {
+			d.tags[k] = true
+		}
+		for k := range m.Fields() {
+			d.fields[k] = true
+		}
+	}
+}
+
+// The README shows sample.conf verbatim, as Telegraf's generator would.
+func TestReadmeShowsSampleConf(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	_, block, ok := strings.Cut(string(readme), "```toml @sample.conf\n")
+	require.True(t, ok, "no ```toml @sample.conf block in README.md")
+	block, _, ok = strings.Cut(block, "```\n")
+	require.True(t, ok)
+	require.Equal(t, sampleConfig, block)
+}
+
+// The options sample.conf documents, uncommented, are the plugin's own:
+// the shim, as telegraf-sockwatch runs it, decodes them into the plugin.
+func TestSampleConfOptions(t *testing.T) {
+	conf := strings.ReplaceAll(sampleConfig, "  # ", "  ")
+	conf = strings.Replace(conf, `proc_root = "/proc"`, `proc_root = "`+scenario(t, "quiet-host")+`"`, 1)
+	conf = strings.Replace(conf, "counters = true", "counters = false", 1)
+	conf = strings.Replace(conf, "namespaces = false", "namespaces = true", 1)
+	conf = strings.Replace(conf, "cgroups = false", "cgroups = true", 1)
+	conf = strings.Replace(conf, "cgroups_top = 10", "cgroups_top = 3", 1)
+	conf = strings.Replace(conf, `cgroup_root = "/sys/fs/cgroup"`, `cgroup_root = "`+scenario(t, "cgroup-v2")+`"`, 1)
+	path := filepath.Join(t.TempDir(), "sockwatch.conf")
+	require.NoError(t, os.WriteFile(path, []byte(conf), 0o644))
+	loaded, err := shim.LoadConfig(&path)
+	require.NoError(t, err)
+	s, ok := loaded.Input.(*Sockwatch)
+	require.True(t, ok, "%T", loaded.Input)
+	require.Equal(t, scenario(t, "quiet-host"), s.ProcRoot)
+	require.False(t, s.Counters)
+	require.True(t, s.Namespaces)
+	require.True(t, s.Cgroups)
+	require.Equal(t, 3, s.CgroupsTop)
+	require.Equal(t, scenario(t, "cgroup-v2"), s.CgroupRoot)
+	s.Log = testutil.Logger{}
+	require.NoError(t, s.Init())
+}

@@ -1,0 +1,152 @@
+//go:build linux
+
+// Package sockwatch is the Telegraf input inputs.sockwatch: the host's socket
+// usage against the kernel's limits, as read by the sockwatch core package.
+package sockwatch
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/influxdata/telegraf"
+	"github.com/influxdata/telegraf/plugins/inputs"
+
+	core "github.com/sockwatch/sockwatch"
+)
+
+//go:embed sample.conf
+var sampleConfig string
+
+// Sockwatch is the plugin. A Telegraf input is never gathered by two
+// goroutines at once, which the core's Reader relies on.
+type Sockwatch struct {
+	ProcRoot   string          `toml:"proc_root"`
+	Counters   bool            `toml:"counters"`
+	Owners     bool            `toml:"owners"`
+	OwnersTop  int             `toml:"owners_top"`
+	Namespaces bool            `toml:"namespaces"`
+	Cgroups    bool            `toml:"cgroups"`
+	CgroupsTop int             `toml:"cgroups_top"`
+	CgroupRoot string          `toml:"cgroup_root"`
+	Log        telegraf.Logger `toml:"-"`
+
+	reader     *core.Reader
+	cgroupRoot string
+
+	// What is logged once rather than at every gather.
+	warnedUnnamed, warnedUnreadable, warnedNoCgroupSock bool
+}
+
+func (*Sockwatch) SampleConfig() string { return sampleConfig }
+
+// Init checks the proc root once, so that a wrong path is a configuration
+// error at startup rather than the same gather error every interval.
+func (s *Sockwatch) Init() error {
+	root := core.ProcRoot(s.ProcRoot)
+	fi, err := os.Stat(root)
+	if err != nil {
+		return fmt.Errorf("proc root %s (%s): %w", root, rootSource(s.ProcRoot), err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("proc root %s (%s) is not a directory", root, rootSource(s.ProcRoot))
+	}
+	if s.Owners && s.OwnersTop < 1 {
+		return fmt.Errorf("owners_top = %d: must be at least 1", s.OwnersTop)
+	}
+	if s.Cgroups {
+		if s.CgroupsTop < 1 {
+			return fmt.Errorf("cgroups_top = %d: must be at least 1", s.CgroupsTop)
+		}
+		s.cgroupRoot = core.CgroupRoot(s.CgroupRoot)
+		fi, err := os.Stat(s.cgroupRoot)
+		if err != nil {
+			return fmt.Errorf("cgroup root: %w", err)
+		}
+		if !fi.IsDir() {
+			return fmt.Errorf("cgroup root %s is not a directory", s.cgroupRoot)
+		}
+	}
+	s.reader = core.NewReader(root)
+	return nil
+}
+
+// rootSource says where the proc root came from, for Init's messages.
+func rootSource(option string) string {
+	switch {
+	case option != "":
+		return "option proc_root"
+	case os.Getenv("HOST_PROC") != "":
+		return "environment variable HOST_PROC"
+	}
+	return "default"
+}
+
+// Gather reads one snapshot and emits its series. A snapshot that cannot be
+// taken at all (sockstat unreadable) is one error and no metrics; a source
+// that failed within it is one error naming its file, and only the fields it
+// feeds are left out.
+func (s *Sockwatch) Gather(acc telegraf.Accumulator) error {
+	snap, err := s.reader.Read()
+	if err != nil {
+		acc.AddError(err)
+		return nil
+	}
+	for _, err := range snap.Errors {
+		if !s.Counters && isCounterSource(err) {
+			continue
+		}
+		acc.AddError(err)
+	}
+	// One timestamp for every series of the snapshot: the gauge and counter
+	// halves of the host series must meet on the same point.
+	now := time.Now()
+	gauges := hostGauges(snap)
+	if s.Owners {
+		s.gatherOwners(acc, gauges, now)
+	} else {
+		s.gatherUnixSockets(acc, gauges)
+	}
+	if s.Namespaces {
+		s.gatherNamespaces(acc, gauges, snap.NetDir, now)
+	}
+	s.gatherHost(acc, gauges, &snap.Counters, now)
+	gatherBeancounters(acc, snap, now)
+	if s.Cgroups {
+		s.gatherCgroups(acc, now)
+	}
+	return nil
+}
+
+// gatherUnixSockets adds unix_sockets to the host fields. With owners on,
+// the owner scan counts them in the same pass.
+func (s *Sockwatch) gatherUnixSockets(acc telegraf.Accumulator, fields map[string]any) {
+	n, err := s.reader.UnixSockets()
+	if err != nil && !core.IsNotExist(err) {
+		acc.AddError(err)
+	}
+	putNum(fields, "unix_sockets", n)
+}
+
+// isCounterSource reports whether err is about a file that only feeds the
+// event counters, whose errors are not wanted with counters = false.
+func isCounterSource(err error) bool {
+	var fe *core.FileError
+	if !errors.As(err, &fe) {
+		return false
+	}
+	switch filepath.Base(fe.Path) {
+	case "netstat", "snmp", "snmp6":
+		return true
+	}
+	return false
+}
+
+func init() {
+	inputs.Add("sockwatch", func() telegraf.Input {
+		return &Sockwatch{Counters: true, OwnersTop: 10, CgroupsTop: 10}
+	})
+}
