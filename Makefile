@@ -28,7 +28,7 @@ fuzz:
 	@set -e; for f in $(FUZZ); do \
 		pkg=$${f%%:*}; target=$${f##*:}; \
 		echo "fuzz $$pkg $$target ($(FUZZTIME))"; \
-		$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) $$pkg; \
+		$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 1s $$pkg; \
 	done
 
 # Go benchmarks, then the owner scan against ss and lsof on a 110,000-socket

@@ -20,7 +20,7 @@ func (c *checker) owners() []string {
 	}
 	head := fmt.Sprintf("owners: %s in %s", plural(o.Sockets, "socket descriptor"), plural(int64(o.Processes), "process"))
 	if o.NotInspected > 0 {
-		head += fmt.Sprintf("; not inspected: %s (not root)", plural(int64(o.NotInspected), "process"))
+		head += fmt.Sprintf("; not inspected: %s (descriptors not readable: needs root or CAP_SYS_PTRACE)", plural(int64(o.NotInspected), "process"))
 	}
 	if o.DNSSockets.Known {
 		head += fmt.Sprintf("; %s connected to DNS", plural(o.DNSSockets.Value, "UDP socket"))
