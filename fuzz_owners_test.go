@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"os"
 	"strconv"
+	"syscall"
 	"testing"
 )
 
 // Fuzz targets for the text the owner scan reads besides the unix table
 // (FuzzUnixPaths): the udp tables searched for DNS sockets, the passwd file
-// that names users, and the "socket:[INODE]" link of a descriptor.
+// that names users, the "socket:[INODE]" link of a descriptor, and the
+// kernel's sock_diag replies.
 
 func FuzzDNSInodes(f *testing.F) {
 	seed(f, "udp")
@@ -84,6 +86,41 @@ func FuzzSocketInode(f *testing.F) {
 		v, err := strconv.ParseInt(string(link[len("socket:["):len(link)-1]), 10, 64)
 		if err != nil || v < 0 || uint64(v) != inode || !bytes.HasPrefix(link, []byte("socket:[")) {
 			t.Fatalf("%q read as inode %d", link, inode)
+		}
+	})
+}
+
+// FuzzDiagReply feeds any datagram to the sock_diag reply parser, as the
+// reply to each kind of request: it must not read past the input, and what
+// it finds must be a socket of the class asked for.
+func FuzzDiagReply(f *testing.F) {
+	for _, fx := range diagFixtures {
+		data, err := os.ReadFile("testdata/owners-diag/" + fx.name + ".reply")
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data, uint8(0))
+	}
+	f.Fuzz(func(t *testing.T, data []byte, kind uint8) {
+		fx := diagFixtures[int(kind)%len(diagFixtures)]
+		found := 0
+		_, err := parseDiagReply(data, fx.seq, fx.req, func(inode uint32, class uint8) {
+			found++
+			if inode == 0 {
+				t.Fatal("a socket of inode 0")
+			}
+			if class&^sockDNS != fx.req.class || (class&sockDNS != 0 && fx.req.class != sockUDP) {
+				t.Fatalf("class %#x in the reply to %+v", class, fx.req)
+			}
+		})
+		// Every socket takes a header and a message of 16 bytes at least.
+		if found > len(data)/32 {
+			t.Fatalf("%d sockets from %d bytes", found, len(data))
+		}
+		if err != nil && err != errDiagReply {
+			if _, ok := err.(syscall.Errno); !ok {
+				t.Fatalf("error %v", err)
+			}
 		}
 	})
 }

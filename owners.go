@@ -19,8 +19,9 @@ type OwnerOptions struct {
 	// 0 or less keeps them all.
 	Top int
 	// Workers is how many processes are scanned at once; GOMAXPROCS by
-	// default. The scan is bound by system calls, one or two per descriptor,
-	// so one worker per CPU keeps every CPU busy.
+	// default. The scan is bound by system calls, one per descriptor (two
+	// for a socket of another namespace), so one worker per CPU keeps every
+	// CPU busy.
 	Workers int
 	// PasswdFile resolves user IDs to names; /etc/passwd by default. Under
 	// HOST_PROC that is the agent's own (the container's) passwd file, not
@@ -30,6 +31,11 @@ type OwnerOptions struct {
 	// by default the host's, as for every other host-wide figure (that of
 	// PID 1's namespace, else Root/net).
 	UnixNetDir string
+
+	// noSockDiag classifies every socket by its attribute and finds every
+	// DNS socket in the udp tables, as for sockets of other namespaces: the
+	// tests compare the two ways.
+	noSockDiag bool
 }
 
 // Owner is the sockets held by the processes of one name and user.
@@ -98,6 +104,8 @@ type Owners struct {
 	// Errors lists the sources, other than the process list, that could not
 	// be read or parsed: the unix table, a udp table, the passwd file.
 	Errors []error
+	// viaDiag is how many socket descriptors the sock_diag dump classified.
+	viaDiag int64
 }
 
 // ScanOwners reads the socket descriptors of every process under the proc
@@ -106,11 +114,19 @@ type Owners struct {
 // connected to DNS servers. Sockets in other network namespaces count for the
 // process that holds them.
 //
+// The sockets of the scanner's own network namespace are classified, and
+// its DNS sockets found, from one NETLINK_SOCK_DIAG dump (as ss lists
+// sockets); those of other namespaces, and any the dump does not list, by
+// the system.sockprotoname attribute of the descriptor and the udp tables of
+// their namespace.
+//
 // It fails only when the process list cannot be read; every other failure is
 // listed in Owners.Errors. Memory is bounded by the number of processes,
-// owners and distinct UNIX paths; the one thing kept per socket, during the
-// scan only, is the inode of each UDP socket (8 bytes), to be matched against
-// the DNS sockets of its namespace once that namespace's tables are read.
+// owners and distinct UNIX paths, and during the scan only, by the sockets:
+// the dump keeps the class of each socket of the scanner's namespace by
+// inode (about 25 bytes a socket), and the workers the inode of each UDP
+// socket the dump did not have (8 bytes), to be matched against the DNS
+// sockets of its namespace once that namespace's tables are read.
 func ScanOwners(root string, opt OwnerOptions) (*Owners, error) {
 	pids, err := listPids(root)
 	if err != nil {
@@ -122,12 +138,32 @@ func ScanOwners(root string, opt OwnerOptions) (*Owners, error) {
 	}
 	workers = min(workers, max(len(pids), 1))
 
+	o := &Owners{}
+	unixDir := opt.UnixNetDir
+	if unixDir == "" {
+		unixDir = netDir(root)
+	}
+	// The unix table is read while the sockets are dumped and the workers
+	// run: it is the one big file, and reading it costs the kernel as much
+	// as the dump, or a few thousand descriptors.
+	var unixRead sync.WaitGroup
+	unixRead.Go(func() { o.readUnixPaths(filepath.Join(unixDir, "unix"), opt.Top) })
+
+	var diag *diagSockets
+	if !opt.noSockDiag && onProc(root) {
+		// A proc root that is no procfs (a copy, a fixture) links to
+		// inodes that are not this kernel's sockets.
+		diag = dumpSockets()
+	}
 	dns := &dnsTables{}
+	if diag != nil && diag.dns != nil {
+		dns.preload(diag.ns, diag.dns)
+	}
 	results := make([]*ownerScan, workers)
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for i := range results {
-		w := newOwnerScan(root, dns)
+		w := newOwnerScan(root, dns, diag)
 		results[i] = w
 		wg.Go(func() {
 			for {
@@ -140,17 +176,14 @@ func ScanOwners(root string, opt OwnerOptions) (*Owners, error) {
 		})
 	}
 
-	o := &Owners{}
-	unixDir := opt.UnixNetDir
-	if unixDir == "" {
-		unixDir = netDir(root)
-	}
-	// The unix table is read while the workers run: it is the one big file,
-	// and reading it costs the kernel as much as a few thousand descriptors.
-	o.readUnixPaths(filepath.Join(unixDir, "unix"), opt.Top)
 	wg.Wait()
+	unixRead.Wait()
 	dns.wait()
 	for _, w := range results {
+		if w.diagUDP {
+			dns.meet(diag.ns)
+		}
+		o.viaDiag += w.viaDiag
 		for _, p := range w.pending {
 			p.owner.DNS += dns.count(p.ns, p.pidDir, w.udp[p.from:p.to])
 		}

@@ -66,3 +66,15 @@ func BenchmarkScanOwners(b *testing.B) {
 	b.ReportMetric(float64(o.Sockets), "sockets")
 	b.ReportMetric(float64(o.Processes), "processes")
 }
+
+// BenchmarkDumpSockets times the sock_diag dump of this namespace's sockets
+// that the owner scan classifies them with.
+func BenchmarkDumpSockets(b *testing.B) {
+	var d *diagSockets
+	for b.Loop() {
+		if d = dumpSockets(); d == nil {
+			b.Fatal("no NETLINK_SOCK_DIAG socket")
+		}
+	}
+	b.ReportMetric(float64(len(d.class)), "sockets")
+}

@@ -13,12 +13,13 @@ import (
 )
 
 // dnsTables finds the UDP sockets connected to port 53, per network
-// namespace. A namespace's udp and udp6 tables are read once, as soon as the
-// scan meets a process of that namespace holding a UDP socket, while the scan
-// goes on: reading a big udp table is slow (the kernel walks it again from
-// the start for every page it prints). Only the inodes of the DNS sockets
-// are kept: a few per resolver client, where the tables may list tens of
-// thousands of sockets.
+// namespace. Those of the scanner's own namespace come from its sock_diag
+// dump (preload) when it went through. Another namespace's udp and udp6
+// tables are read once, as soon as the scan meets a process of that
+// namespace holding a UDP socket, while the scan goes on: reading a big udp
+// table is slow (the kernel walks it again from the start for every page it
+// prints). Only the inodes of the DNS sockets are kept: a few per resolver
+// client, where the tables may list tens of thousands of sockets.
 type dnsTables struct {
 	mu      sync.Mutex
 	ns      map[uint64]*dnsTable // by inode of the namespace
@@ -26,6 +27,7 @@ type dnsTables struct {
 }
 
 type dnsTable struct {
+	met    bool // a process holding a UDP socket of this namespace was found
 	loaded bool // read, or failed with err; false while a read is pending or when its process exited
 	err    error
 	inodes map[uint64]struct{}
@@ -44,12 +46,27 @@ func (d *dnsTables) namespace(pidDir string) (uint64, error) {
 	if d.ns == nil {
 		d.ns = make(map[uint64]*dnsTable)
 	}
-	if d.ns[st.Ino] == nil {
-		t := &dnsTable{}
+	t := d.ns[st.Ino]
+	if t == nil {
+		t = &dnsTable{}
 		d.ns[st.Ino] = t
 		d.loading.Go(func() { t.load(pidDir) })
 	}
+	t.met = true
 	return st.Ino, nil
+}
+
+// preload gives the DNS sockets of namespace ns, as a sock_diag dump found
+// them: its tables are then not read. They count once met.
+func (d *dnsTables) preload(ns uint64, inodes map[uint64]struct{}) {
+	d.ns = map[uint64]*dnsTable{ns: {loaded: true, inodes: inodes}}
+}
+
+// meet marks namespace ns as one where a UDP socket was found, if preloaded.
+func (d *dnsTables) meet(ns uint64) {
+	if t := d.ns[ns]; t != nil {
+		t.met = true
+	}
 }
 
 // count returns how many of inodes, UDP sockets of the process whose
@@ -77,6 +94,9 @@ func (d *dnsTables) total() (int64, []error) {
 	var n int64
 	var errs []error
 	for _, t := range d.ns {
+		if !t.met {
+			continue
+		}
 		n += int64(len(t.inodes))
 		if t.err != nil {
 			errs = append(errs, t.err)

@@ -13,11 +13,13 @@ import (
 // One worker's scan of process descriptors. Every path is built in one
 // reused buffer and handed to the kernel with raw system calls, and the
 // descriptor names are passed straight from the getdents buffer (where the
-// kernel NUL-terminates them), so a descriptor costs two system calls and no
+// kernel NUL-terminates them), so a descriptor costs one system call and no
 // allocation: readlinkat, which tells a socket ("socket:[INODE]") from a file
-// without touching the file, and, for a socket, getxattr of
-// system.sockprotoname, which names its protocol whatever its namespace and
-// whether or not it is bound or listed in any /proc/net table.
+// without touching the file. The socket's class is then looked up by inode
+// in the sock_diag dump of the scanner's namespace (diagSockets); a socket
+// that is not in it (another namespace, or one the dump does not list) costs
+// a second call, getxattr of system.sockprotoname, which names its protocol
+// whatever its namespace and whether or not it is bound or listed anywhere.
 
 // pendingDNS is a process whose UDP sockets udp[from:to] are still to be
 // matched against the DNS sockets of its network namespace ns.
@@ -38,6 +40,7 @@ type uidKey struct {
 type ownerScan struct {
 	root         string
 	dns          *dnsTables
+	diag         *diagSockets // nil when there is no dump
 	owners       map[uidKey]*Owner
 	notInspected int
 	errs         []error
@@ -46,6 +49,11 @@ type ownerScan struct {
 	// sockets are counted once their namespaces' udp tables are read.
 	udp     []uint64
 	pending []pendingDNS
+	// diagUDP is set once a UDP socket of the dump's namespace is met, whose
+	// DNS sockets then count; viaDiag is how many sockets the dump
+	// classified.
+	diagUDP bool
+	viaDiag int64
 
 	path   []byte // ROOT/PID/fd/N, NUL-terminated when passed to the kernel
 	dirent []byte // getdents buffer
@@ -54,10 +62,11 @@ type ownerScan struct {
 	comm   [64]byte
 }
 
-func newOwnerScan(root string, dns *dnsTables) *ownerScan {
+func newOwnerScan(root string, dns *dnsTables, diag *diagSockets) *ownerScan {
 	return &ownerScan{
 		root:   root,
 		dns:    dns,
+		diag:   diag,
 		owners: make(map[uidKey]*Owner),
 		path:   make([]byte, 0, len(root)+64),
 		dirent: make([]byte, 32<<10),
@@ -188,36 +197,68 @@ func (w *ownerScan) socket(dirfd int, name []byte, fdEnd int, c *Owner) error {
 	if !ok {
 		return nil
 	}
-	n, err = w.sockProto(dirfd, name, fdEnd)
-	if err == unix.ENOENT {
-		return nil
-	}
-	// The value is the name with its NUL, "UDP\x00"; a kernel before 3.0
-	// has no such attribute: counted as other.
-	var proto []byte
-	if err == nil {
-		proto = bytes.TrimSuffix(w.proto[:n], []byte{0})
+	class, hit := w.diag.lookup(inode)
+	if hit {
+		w.viaDiag++
+	} else {
+		n, err := w.sockProto(dirfd, name, fdEnd)
+		if err == unix.ENOENT {
+			return nil
+		}
+		// The value is the name with its NUL, "UDP\x00"; a kernel before
+		// 3.0 has no such attribute: counted as other.
+		if err == nil {
+			class = protoClass(bytes.TrimSuffix(w.proto[:n], []byte{0}))
+		}
 	}
 	c.Sockets++
-	switch {
-	case bytes.HasPrefix(proto, []byte("UNIX")): // UNIX, UNIX-STREAM
+	switch class &^ sockDNS {
+	case sockUnix:
 		c.Unix++
-	case string(proto) == "UDP" || string(proto) == "UDPv6":
+	case sockUDP:
 		c.UDP++
-		w.udp = append(w.udp, inode)
-	case string(proto) == "UDP-Lite" || string(proto) == "UDPLITEv6":
+		if !hit {
+			// Matched against its namespace's DNS sockets once the scan
+			// is over.
+			w.udp = append(w.udp, inode)
+			break
+		}
+		w.diagUDP = true
+		if class&sockDNS != 0 {
+			c.DNS++
+		}
+	case sockUDPLite:
 		c.UDP++
-	case string(proto) == "TCP" || string(proto) == "TCPv6" ||
-		string(proto) == "MPTCP" || string(proto) == "MPTCPv6":
+	case sockTCP:
 		c.TCP++
-	case string(proto) == "RAW" || string(proto) == "RAWv6":
+	case sockRaw:
 		c.Raw++
-	case string(proto) == "NETLINK":
+	case sockNetlink:
 		c.Netlink++
 	default:
 		c.Other++
 	}
 	return nil
+}
+
+// protoClass classifies a socket by its system.sockprotoname.
+func protoClass(proto []byte) uint8 {
+	switch {
+	case bytes.HasPrefix(proto, []byte("UNIX")): // UNIX, UNIX-STREAM
+		return sockUnix
+	case string(proto) == "UDP" || string(proto) == "UDPv6":
+		return sockUDP
+	case string(proto) == "UDP-Lite" || string(proto) == "UDPLITEv6":
+		return sockUDPLite
+	case string(proto) == "TCP" || string(proto) == "TCPv6" ||
+		string(proto) == "MPTCP" || string(proto) == "MPTCPv6":
+		return sockTCP
+	case string(proto) == "RAW" || string(proto) == "RAWv6":
+		return sockRaw
+	case string(proto) == "NETLINK":
+		return sockNetlink
+	}
+	return sockOther
 }
 
 // noGetxattrat is set once the kernel says it has no getxattrat (before 6.13).

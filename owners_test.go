@@ -124,8 +124,8 @@ func ownerHelper(mode string) error {
 	return nil
 }
 
-// dnsHelperSockets runs in a private network namespace: it brings lo up and
-// opens n UDP sockets connected to 127.0.0.53:53, one UDPv6 socket connected
+// dnsHelperSockets runs in a private network namespace, or in the host's
+// with lo up: it brings lo up if down and opens n UDP sockets connected to 127.0.0.53:53, one UDPv6 socket connected
 // to [::1]:53, two UDP sockets bound elsewhere, a TCP listener, a netlink, a
 // raw and a packet socket.
 func dnsHelperSockets(n int) ([]int, error) {
@@ -140,9 +140,11 @@ func dnsHelperSockets(n int) ([]int, error) {
 	if err := unix.IoctlIfreq(ctl, unix.SIOCGIFFLAGS, ifr); err != nil {
 		return nil, err
 	}
-	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
-	if err := unix.IoctlIfreq(ctl, unix.SIOCSIFFLAGS, ifr); err != nil {
-		return nil, fmt.Errorf("lo up: %w", err)
+	if ifr.Uint16()&unix.IFF_UP == 0 {
+		ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+		if err := unix.IoctlIfreq(ctl, unix.SIOCSIFFLAGS, ifr); err != nil {
+			return nil, fmt.Errorf("lo up: %w", err)
+		}
 	}
 	unix.Close(ctl)
 
@@ -308,6 +310,65 @@ func TestScanOwnersLive(t *testing.T) {
 	require.Len(t, top.ByProcess, 1)
 	require.Len(t, top.UnixPaths, 1)
 	require.GreaterOrEqual(t, top.Owners, 2)
+}
+
+// TestScanOwnersSockDiag scans the same helpers with the sock_diag dump and
+// without it: the dump classifies the sockets of the scanner's namespace
+// (helpers in it, DNS sockets included), the attribute and the udp tables
+// the rest (a helper in a namespace of its own, and the sockets no dump
+// lists: an unbound netlink socket, a packet socket), and both ways count
+// the same.
+func TestScanOwnersSockDiag(t *testing.T) {
+	require.Equal(t, 0, os.Getuid(), "the test runs as root: it starts processes as another user and in a private network namespace")
+	uid := 300000 + os.Getpid()%100000
+	user := "diag-" + strconv.Itoa(uid)
+	passwd := filepath.Join(t.TempDir(), "passwd")
+	require.NoError(t, os.WriteFile(passwd, []byte(fmt.Sprintf("%s:x:%d:%d::/:/bin/false\n", user, uid, uid)), 0o644))
+	dir, err := os.MkdirTemp("", "sockwatch-diag-")
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	require.NoError(t, os.Chmod(dir, 0o777))
+	as := func(cloneflags uintptr) *syscall.SysProcAttr {
+		return &syscall.SysProcAttr{
+			Credential:  &syscall.Credential{Uid: uint32(uid), Gid: uint32(uid)},
+			Cloneflags:  cloneflags,
+			AmbientCaps: []uintptr{unix.CAP_NET_ADMIN, unix.CAP_NET_RAW},
+		}
+	}
+	exe := helperExe(t)
+	startHelper(t, exe, "unix", "diag-unix", []string{"HELPER_PATH=" + filepath.Join(dir, "l.sock"), "HELPER_N=5"}, as(0))
+	startHelper(t, exe, "dns", "diag-here", []string{"HELPER_N=3"}, as(0))
+	startHelper(t, exe, "dns", "diag-netns", []string{"HELPER_N=2"}, as(syscall.CLONE_NEWNET))
+
+	scan := func(noSockDiag bool) (*Owners, map[string]Owner) {
+		o, err := ScanOwners(ProcRoot(""), OwnerOptions{PasswdFile: passwd, noSockDiag: noSockDiag})
+		require.NoError(t, err)
+		require.Empty(t, o.Errors)
+		require.True(t, o.DNSSockets.Known)
+		owners := make(map[string]Owner)
+		for _, w := range o.ByProcess {
+			if w.User == user {
+				owners[w.Name] = w
+			}
+		}
+		return o, owners
+	}
+	fast, fastOwners := scan(false)
+	slow, slowOwners := scan(true)
+	require.Equal(t, map[string]Owner{
+		"diag-unix": {Name: "diag-unix", User: user, Sockets: 11, Unix: 11, Processes: 1},
+		"diag-here": {Name: "diag-here", User: user, Sockets: 10, UDP: 6, DNS: 4, TCP: 1, Netlink: 1, Raw: 1,
+			Other: 1, Processes: 1},
+		"diag-netns": {Name: "diag-netns", User: user, Sockets: 9, UDP: 5, DNS: 3, TCP: 1, Netlink: 1, Raw: 1,
+			Other: 1, Processes: 1},
+	}, fastOwners)
+	require.Equal(t, fastOwners, slowOwners)
+	// The unix helper's 11, and of diag-here's the 6 UDP sockets and the TCP
+	// listener (its raw socket too where the kernel has raw_diag).
+	require.GreaterOrEqual(t, fast.viaDiag, int64(11+6+1))
+	require.Zero(t, slow.viaDiag)
+	require.GreaterOrEqual(t, fast.DNSSockets.Value, int64(4+3))
+	require.GreaterOrEqual(t, slow.DNSSockets.Value, int64(4+3))
 }
 
 // TestScanOwnersUnprivileged scans as nobody: the processes of other users

@@ -9,8 +9,20 @@ import (
 // rows of net/unix, what "ss -x | wc -l" counts by hand. It streams the table
 // without keeping anything, but the kernel's cost of printing it grows with
 // the number of sockets (about 60 ms for 90,000), so it is not part of Read.
-func (r *Reader) UnixSockets() (Num, error) {
-	path := filepath.Join(netDir(r.Root), "unix")
+func (r *Reader) UnixSockets() (Num, error) { return countUnixRows(netDir(r.Root)) }
+
+// UnixSockets counts the UNIX sockets of the namespace, as Reader.UnixSockets
+// does for the host. Since Linux 6.0 each namespace has a table of its own,
+// and the cost is that of its own sockets; older kernels keep one table for
+// every namespace and walk all of it for each namespace read.
+//
+// It fails with an error for which IsNotExist holds when the process the
+// namespace was read through has exited since: the count is then unknown.
+func (ns *NetNS) UnixSockets() (Num, error) { return countUnixRows(ns.NetDir) }
+
+// countUnixRows counts the rows of dir/unix.
+func countUnixRows(dir string) (Num, error) {
+	path := filepath.Join(dir, "unix")
 	f, err := os.Open(path)
 	if err != nil {
 		return Num{}, &FileError{Path: path, Err: err}

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -13,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
+
+	"github.com/sockwatch/sockwatch/internal/testenv"
 )
 
 // topHelperEnv marks the re-executed test binary that holds UNIX sockets
@@ -61,20 +62,7 @@ func init() {
 // performance data.
 func TestTopHostileOwner(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "a\n|b.sock")
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), topHelperEnv+"="+path)
-	stdin, err := cmd.StdinPipe()
-	require.NoError(t, err)
-	out, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		stdin.Close()
-		cmd.Wait()
-	})
-	line, err := bufio.NewReader(out).ReadString('\n')
-	require.NoError(t, err)
-	require.Equal(t, "ready\n", line)
+	testenv.StartHelper(t, topHelperEnv+"="+path)
 
 	o := check(t, "--top", "1000", "--state-file", filepath.Join(t.TempDir(), "s.json"))
 	require.Equal(t, 0, o.code, o.all)

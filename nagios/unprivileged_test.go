@@ -1,14 +1,14 @@
 package nagios_test
 
 import (
-	"bufio"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/sockwatch/sockwatch/internal/testenv"
 )
 
 // nobodyStateFile is a state file path in a directory that belongs to
@@ -29,20 +29,7 @@ func nobodyStateFile(t *testing.T) string {
 // state file is kept in nobody's directory.
 func TestUnprivilegedLive(t *testing.T) {
 	requireRoot(t)
-	helper := exec.Command(os.Args[0], "-test.run=^$")
-	helper.Env = append(os.Environ(), topHelperEnv+"="+filepath.Join(t.TempDir(), "root.sock"))
-	stdin, err := helper.StdinPipe()
-	require.NoError(t, err)
-	out, err := helper.StdoutPipe()
-	require.NoError(t, err)
-	require.NoError(t, helper.Start())
-	t.Cleanup(func() {
-		stdin.Close()
-		helper.Wait()
-	})
-	line, err := bufio.NewReader(out).ReadString('\n')
-	require.NoError(t, err)
-	require.Equal(t, "ready\n", line)
+	testenv.StartHelper(t, topHelperEnv+"="+filepath.Join(t.TempDir(), "root.sock"))
 
 	state := nobodyStateFile(t)
 	generous := []string{"-w", "sockets_used=1000000000", "-c", "sockets_used=1000000000", "-w", "files=99%", "-c", "files=99%",

@@ -3,6 +3,7 @@
 package testenv
 
 import (
+	"bufio"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -108,4 +109,35 @@ func Build(t testing.TB, pkg string) string {
 	}
 	built[pkg] = bin
 	return bin
+}
+
+// StartHelper runs the test binary again with env added, for a helper that
+// an init function of the test package dispatches on that environment: it
+// holds sockets, prints "ready" and lives until its stdin closes, which
+// happens when the test ends. It returns the helper's process.
+func StartHelper(t testing.TB, env ...string) *os.Process {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stdin.Close()
+		cmd.Wait()
+	})
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || line != "ready\n" {
+		t.Fatalf("testenv: helper %v said %q (%v)", env, line, err)
+	}
+	return cmd.Process
 }

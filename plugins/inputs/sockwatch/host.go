@@ -33,29 +33,14 @@ func hostGauges(snap *core.Snapshot) map[string]any {
 	f := make(map[string]any, 48)
 	st, lim := &snap.Sockstat, &snap.Limits
 
-	putNum(f, "sockets_used", st.SocketsUsed)
-	putNum(f, "tcp_inuse", st.TCPInUse)
+	putPerNamespace(f, st)
 	putNum(f, "tcp_orphan", st.TCPOrphan)
-	putNum(f, "tcp_tw", st.TCPTimeWait)
 	putNum(f, "tcp_alloc", st.TCPAlloc)
 	putNum(f, "tcp_mem_pages", st.TCPMemPages)
 	putNum(f, "tcp_mem_bytes", snap.TCPMemBytes())
-	putNum(f, "udp_inuse", st.UDPInUse)
 	putNum(f, "udp_mem_pages", st.UDPMemPages)
 	putNum(f, "udp_mem_bytes", snap.UDPMemBytes())
-	putNum(f, "udplite_inuse", st.UDPLiteInUse)
-	putNum(f, "raw_inuse", st.RawInUse)
-	putNum(f, "frag_inuse", st.FragInUse)
-	putNum(f, "frag_memory_bytes", st.FragMemoryBytes)
-	putNum(f, "tcp6_inuse", st.TCP6InUse)
-	putNum(f, "udp6_inuse", st.UDP6InUse)
-	putNum(f, "udplite6_inuse", st.UDPLite6InUse)
-	putNum(f, "raw6_inuse", st.Raw6InUse)
-	putNum(f, "frag6_inuse", st.Frag6InUse)
-	putNum(f, "frag6_memory_bytes", st.Frag6MemoryBytes)
 	putNum(f, "numothersock", snap.NumOtherSock().Held)
-	putNum(f, "mptcp_inuse", st.MPTCPInUse)
-	putNum(f, "mptcp6_inuse", st.MPTCP6InUse)
 
 	putNum(f, "tcp_mem_min_pages", lim.TCPMemMinPages)
 	putNum(f, "tcp_mem_pressure_pages", lim.TCPMemPressurePages)
@@ -100,6 +85,27 @@ func hostCounters(c *core.Counters) map[string]any {
 	putNum(f, "udp6_sndbuf_errors", c.UDP6SndbufErrors)
 	putNum(f, "udp6_mem_errors", c.UDP6MemErrors)
 	return f
+}
+
+// putPerNamespace adds the figures sockstat keeps per network namespace,
+// which the host series and the per-namespace series share.
+func putPerNamespace(f map[string]any, st *core.Sockstat) {
+	putNum(f, "sockets_used", st.SocketsUsed)
+	putNum(f, "tcp_inuse", st.TCPInUse)
+	putNum(f, "tcp_tw", st.TCPTimeWait)
+	putNum(f, "udp_inuse", st.UDPInUse)
+	putNum(f, "udplite_inuse", st.UDPLiteInUse)
+	putNum(f, "raw_inuse", st.RawInUse)
+	putNum(f, "frag_inuse", st.FragInUse)
+	putNum(f, "frag_memory_bytes", st.FragMemoryBytes)
+	putNum(f, "tcp6_inuse", st.TCP6InUse)
+	putNum(f, "udp6_inuse", st.UDP6InUse)
+	putNum(f, "udplite6_inuse", st.UDPLite6InUse)
+	putNum(f, "raw6_inuse", st.Raw6InUse)
+	putNum(f, "frag6_inuse", st.Frag6InUse)
+	putNum(f, "frag6_memory_bytes", st.Frag6MemoryBytes)
+	putNum(f, "mptcp_inuse", st.MPTCPInUse)
+	putNum(f, "mptcp6_inuse", st.MPTCP6InUse)
 }
 
 func putNum(f map[string]any, name string, n core.Num) {

@@ -3,9 +3,7 @@
 package sockwatch
 
 import (
-	"bufio"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,6 +14,8 @@ import (
 	"github.com/influxdata/telegraf/plugins/parsers/influx"
 	serializer "github.com/influxdata/telegraf/plugins/serializers/influx"
 	"github.com/stretchr/testify/require"
+
+	"github.com/sockwatch/sockwatch/internal/testenv"
 )
 
 // hostileCtids are container IDs as user_beancounters may print them: any
@@ -77,20 +77,7 @@ func TestGatherHostileBeancounters(t *testing.T) {
 func TestBinaryHostileOwners(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "d=1,\xff\"q")
 	require.NoError(t, os.Mkdir(dir, 0o755))
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), ownerHelperEnv+"="+dir)
-	stdin, err := cmd.StdinPipe()
-	require.NoError(t, err)
-	out, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		stdin.Close()
-		cmd.Wait()
-	})
-	line, err := bufio.NewReader(out).ReadString('\n')
-	require.NoError(t, err)
-	require.Equal(t, "ready\n", line)
+	testenv.StartHelper(t, ownerHelperEnv+"="+dir)
 
 	conf := writeFile(t, "sockwatch.conf", "[[inputs.sockwatch]]\n  proc_root = \"/proc\"\n  owners = true\n  owners_top = 1000\n")
 	stdout, stderr, code := run(t, command(t, time.Minute, nil, binary(t), "-config", conf, "-once"))

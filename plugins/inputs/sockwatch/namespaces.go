@@ -84,22 +84,7 @@ func (s *Sockwatch) gatherNamespaces(acc telegraf.Accumulator, host map[string]a
 func namespaceGauges(ns *core.NetNS) map[string]any {
 	f := make(map[string]any, 20)
 	st := &ns.Sockstat
-	putNum(f, "sockets_used", st.SocketsUsed)
-	putNum(f, "tcp_inuse", st.TCPInUse)
-	putNum(f, "tcp_tw", st.TCPTimeWait)
-	putNum(f, "udp_inuse", st.UDPInUse)
-	putNum(f, "udplite_inuse", st.UDPLiteInUse)
-	putNum(f, "raw_inuse", st.RawInUse)
-	putNum(f, "frag_inuse", st.FragInUse)
-	putNum(f, "frag_memory_bytes", st.FragMemoryBytes)
-	putNum(f, "tcp6_inuse", st.TCP6InUse)
-	putNum(f, "udp6_inuse", st.UDP6InUse)
-	putNum(f, "udplite6_inuse", st.UDPLite6InUse)
-	putNum(f, "raw6_inuse", st.Raw6InUse)
-	putNum(f, "frag6_inuse", st.Frag6InUse)
-	putNum(f, "frag6_memory_bytes", st.Frag6MemoryBytes)
-	putNum(f, "mptcp_inuse", st.MPTCPInUse)
-	putNum(f, "mptcp6_inuse", st.MPTCP6InUse)
+	putPerNamespace(f, st)
 	putNum(f, "numothersock", st.NumOtherSock())
 	return f
 }

@@ -6,7 +6,6 @@ import (
 	"bufio"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -19,6 +18,8 @@ import (
 	"github.com/influxdata/telegraf/testutil"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
+
+	"github.com/sockwatch/sockwatch/internal/testenv"
 )
 
 // hostile is kernel text that has broken parsers and line protocol before:
@@ -115,21 +116,8 @@ func init() {
 // and 4 connections to it: 9 UNIX sockets, 5 bound to the path. The whole
 // output goes through Telegraf's serializer and parser.
 func TestGatherOwnersLive(t *testing.T) {
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	dir := t.TempDir()
-	cmd.Env = append(os.Environ(), ownerHelperEnv+"="+dir)
-	stdin, err := cmd.StdinPipe()
-	require.NoError(t, err)
-	out, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		stdin.Close()
-		cmd.Wait()
-	})
-	line, err := bufio.NewReader(out).ReadString('\n')
-	require.NoError(t, err)
-	require.Equal(t, "ready\n", line)
+	testenv.StartHelper(t, ownerHelperEnv+"="+dir)
 
 	s := &Sockwatch{ProcRoot: "/proc", Counters: true, Owners: true, OwnersTop: 1000, Log: testutil.Logger{}}
 	require.NoError(t, s.Init())

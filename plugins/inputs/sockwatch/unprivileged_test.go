@@ -3,7 +3,6 @@
 package sockwatch
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -17,6 +16,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
+
+	"github.com/sockwatch/sockwatch/internal/testenv"
 )
 
 // nobody is the unprivileged user the binary runs as.
@@ -53,20 +54,7 @@ func readableConf(t *testing.T, content string) string {
 // figure of it needs privilege), the owners are nobody's own processes, and
 // owner_processes_not_inspected says how many were not looked at; no error.
 func TestBinaryUnprivileged(t *testing.T) {
-	helper := exec.Command(os.Args[0], "-test.run=^$")
-	helper.Env = append(os.Environ(), ownerHelperEnv+"="+t.TempDir())
-	stdin, err := helper.StdinPipe()
-	require.NoError(t, err)
-	out, err := helper.StdoutPipe()
-	require.NoError(t, err)
-	require.NoError(t, helper.Start())
-	t.Cleanup(func() {
-		stdin.Close()
-		helper.Wait()
-	})
-	line, err := bufio.NewReader(out).ReadString('\n')
-	require.NoError(t, err)
-	require.Equal(t, "ready\n", line)
+	testenv.StartHelper(t, ownerHelperEnv+"="+t.TempDir())
 
 	conf := readableConf(t, "[[inputs.sockwatch]]\n  proc_root = \"/proc\"\n  owners = true\n  owners_top = 1000\n")
 	stdout, stderr, code := run(t, asNobody(t, "-config", conf, "-once"))
@@ -142,20 +130,7 @@ func TestBinaryUnprivilegedBeancounters(t *testing.T) {
 // helper is seen, with either alone it counts as not inspected, never as a
 // process without sockets.
 func TestBinaryCapabilities(t *testing.T) {
-	helper := exec.Command(os.Args[0], "-test.run=^$")
-	helper.Env = append(os.Environ(), ownerHelperEnv+"="+t.TempDir())
-	stdin, err := helper.StdinPipe()
-	require.NoError(t, err)
-	out, err := helper.StdoutPipe()
-	require.NoError(t, err)
-	require.NoError(t, helper.Start())
-	t.Cleanup(func() {
-		stdin.Close()
-		helper.Wait()
-	})
-	line, err := bufio.NewReader(out).ReadString('\n')
-	require.NoError(t, err)
-	require.Equal(t, "ready\n", line)
+	testenv.StartHelper(t, ownerHelperEnv+"="+t.TempDir())
 
 	conf := readableConf(t, "[[inputs.sockwatch]]\n  proc_root = \"/proc\"\n  owners = true\n  owners_top = 1000\n")
 	for _, tc := range []struct {

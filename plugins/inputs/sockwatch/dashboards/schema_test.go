@@ -13,7 +13,7 @@ func set(names ...string) map[string]bool {
 	return m
 }
 
-// schema is the plugin's output as /work/shared/DESIGN.md fixes it (names
+// schema is the plugin's output as the design fixes it (names
 // must not change) plus the fields the plugin's README documents beyond that
 // minimum. Keep it in sync with both: a dashboard query naming anything else
 // fails TestGrafanaQueriesUseSchema or TestInfluxDB2Template. The host tag is
