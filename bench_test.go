@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"testing"
 )
@@ -172,4 +173,7 @@ func holdConnections(count string) {
 	}
 	os.Stdout.WriteString("ready\n")
 	io.Copy(io.Discard, os.Stdin)
+	// The connections close when collected: keep them until stdin closes.
+	runtime.KeepAlive(conns)
+	runtime.KeepAlive(l)
 }

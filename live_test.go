@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -113,7 +114,8 @@ func holdSockets() {
 	keep = append(keep, ul, u1, u2, tl, t6, nl, raw)
 	os.Stdout.WriteString("ready\n")
 	bufio.NewReader(os.Stdin).ReadString('\n')
-	_ = keep
+	// The connections close when collected: keep them until stdin closes.
+	runtime.KeepAlive(keep)
 }
 
 func TestLiveNamespaceExact(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -52,6 +53,8 @@ func init() {
 	}
 	os.Stdout.WriteString("ready\n")
 	bufio.NewReader(os.Stdin).ReadString('\n')
+	// The connections close when collected: keep them until stdin closes.
+	runtime.KeepAlive(keep)
 	os.Exit(0)
 }
 

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 	"unsafe"
@@ -107,7 +108,8 @@ func init() {
 	}
 	os.Stdout.WriteString("ready\n")
 	bufio.NewReader(os.Stdin).ReadString('\n')
-	_ = keep
+	// The connections close when collected: keep them until stdin closes.
+	runtime.KeepAlive(keep)
 	os.Exit(0)
 }
 
