@@ -4,7 +4,7 @@ GO      ?= go
 PREFIX  ?= /usr
 DESTDIR ?=
 BIN     := bin
-CMDS    := check_sockwatch telegraf-sockwatch
+VERSION ?= 0.1.0
 # Fuzz targets, each run briefly by `make test` (package:target).
 FUZZ    := .:FuzzSockstat .:FuzzLimits .:FuzzNetstat .:FuzzSnmp6 .:FuzzBeancounters .:FuzzProtocols .:FuzzUnixPaths .:FuzzNetNSLink .:FuzzMemoryStat .:FuzzDNSInodes .:FuzzPasswd .:FuzzSocketInode .:FuzzDiagReply ./nagios:FuzzRange ./nagios:FuzzThreshold ./nagios:FuzzParseArgs ./nagios:FuzzPerfdata ./nagios:FuzzStateFile
 FUZZTIME ?= 5s
@@ -15,7 +15,7 @@ all: build
 
 build:
 	@mkdir -p $(BIN)
-	$(GO) build -o $(BIN)/ ./cmd/...
+	$(GO) build -ldflags "-X github.com/sockwatch/sockwatch/nagios.version=$(VERSION)" -o $(BIN)/ ./cmd/...
 
 deps:
 	sh scripts/deps.sh
@@ -67,7 +67,6 @@ clean:
 
 SHARE        = $(DESTDIR)$(PREFIX)/share/sockwatch
 NAGIOS_CONFS := icinga2 nagios4 nrpe
-VERSION      ?= 0.1.0
 NFPM_VERSION := v2.45.2
 NFPM         ?= $(GO) run github.com/goreleaser/nfpm/v2/cmd/nfpm@$(NFPM_VERSION)
 DIST         := $(BIN)/package

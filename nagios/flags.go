@@ -140,9 +140,16 @@ func (f *verboseFlag) Set(s string) error {
 	return nil
 }
 
-// Version is the check's version: the module version it was built as, or
-// "(devel)" for a build from a work tree.
+// version is set by the release build (make build, make package):
+// -ldflags "-X github.com/sockwatch/sockwatch/nagios.version=0.1.0".
+var version string
+
+// Version is the check's version: the one the release build set, else the
+// module version it was built as, else "(devel)" for a build from a work tree.
 func Version() string {
+	if version != "" {
+		return version
+	}
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
 		return bi.Main.Version
 	}
