@@ -37,18 +37,7 @@ func readCounters(fr *fileReader, dir string) (Counters, []error) {
 		{"snmp", parseNetstat},
 		{"snmp6", parseSnmp6},
 	} {
-		// Parse into a copy: a malformed file leaves its counters unknown
-		// rather than half set.
-		path := filepath.Join(dir, src.name)
-		data, err := fr.read(path)
-		next := c
-		if err == nil {
-			err = src.parse(path, data, &next)
-		}
-		switch {
-		case err == nil:
-			c = next
-		case !IsNotExist(err):
+		if err := readInto(fr, filepath.Join(dir, src.name), &c, src.parse); err != nil {
 			errs = append(errs, err)
 		}
 	}

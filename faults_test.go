@@ -191,7 +191,7 @@ func TestProcessChurn(t *testing.T) {
 		require.NoError(t, err)
 		require.Empty(t, o.Errors, "scan %d", scans)
 		require.True(t, o.DNSSockets.Known)
-		ns, err := r.Namespaces()
+		ns, err := r.Namespaces(nil)
 		require.NoError(t, err)
 		require.Empty(t, ns.Errors, "scan %d", scans)
 	}

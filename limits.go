@@ -34,8 +34,10 @@ const (
 // readLimits reads every limit it can. A limit whose file is missing stays
 // unknown without an error (the normal case in a container); any other
 // failure, such as a malformed value, is returned alongside and leaves only
-// that limit unknown.
-func readLimits(fr *fileReader, root string) (Limits, []error) {
+// that limit unknown. foreignNS says the namespace reported is not the
+// reader's: /proc/sys shows the reader's tcp_max_tw_buckets, which is then
+// not read at all and stays unknown.
+func readLimits(fr *fileReader, root string, foreignNS bool) (Limits, []error) {
 	var l Limits
 	var errs []error
 	sys := filepath.Join(root, "sys")
@@ -53,7 +55,9 @@ func readLimits(fr *fileReader, root string) (Limits, []error) {
 	read(sysTCPMem, &l.TCPMemMinPages, &l.TCPMemPressurePages, &l.TCPMemMaxPages)
 	read(sysUDPMem, &l.UDPMemMinPages, &l.UDPMemPressurePages, &l.UDPMemMaxPages)
 	read(sysTCPMaxOrphans, &l.TCPMaxOrphans)
-	read(sysTCPMaxTW, &l.TCPMaxTWBuckets)
+	if !foreignNS {
+		read(sysTCPMaxTW, &l.TCPMaxTWBuckets)
+	}
 	read(sysFileNr, &l.FilesAllocated, &fileNrFree, &fileNrMax)
 	read(sysFileMax, &l.FilesMax)
 	if !l.FilesMax.Known {

@@ -48,6 +48,10 @@ type NetNS struct {
 	// Errors lists the sources other than sockstat that exist but could
 	// not be read or parsed; their figures are unknown.
 	Errors []error
+
+	// Host is set on the namespace of the snapshot passed to Namespaces,
+	// whose figures were taken from it rather than read again.
+	Host bool
 }
 
 // NetNSScan is the result of Reader.Namespaces.
@@ -79,20 +83,19 @@ var nsLinkPrefix = []byte("net:[")
 // may look at: an agent that is not root still finds, and reads, every
 // namespace, though it may not name them (see NetNS.Inode).
 //
+// host, when not nil, is a snapshot just taken by the same Reader: its
+// namespace is not read again but takes the snapshot's figures, and is
+// marked Host.
+//
 // It fails only when the proc root cannot be listed.
-func (r *Reader) Namespaces() (*NetNSScan, error) {
-	dir, err := os.Open(r.Root)
+func (r *Reader) Namespaces(host *Snapshot) (*NetNSScan, error) {
+	names, err := listPids(r.Root)
 	if err != nil {
 		return nil, err
 	}
-	names, err := dir.Readdirnames(-1)
-	dir.Close()
-	if err != nil {
-		return nil, &FileError{Path: r.Root, Err: err}
-	}
 	pids := make([]int, 0, len(names))
 	for _, name := range names {
-		// Process directories only: digits, as the kernel prints a PID.
+		// As the kernel prints a PID: no leading zero.
 		if pid, err := strconv.Atoi(name); err == nil && pid > 0 && strconv.Itoa(pid) == name {
 			pids = append(pids, pid)
 		}
@@ -109,7 +112,7 @@ func (r *Reader) Namespaces() (*NetNSScan, error) {
 		err := stat(filepath.Join(r.Root, strconv.Itoa(pid), "net", "sockstat"), &st)
 		switch {
 		case err == nil:
-		case err == syscall.ENOENT || err == syscall.ESRCH:
+		case vanished(err):
 			// Gone, or a zombie, which has no namespaces left.
 			continue
 		default:
@@ -122,11 +125,22 @@ func (r *Reader) Namespaces() (*NetNSScan, error) {
 		members[st.Ino] = append(members[st.Ino], pid)
 	}
 
+	var hostIno uint64
+	var st syscall.Stat_t
+	if host != nil && stat(filepath.Join(host.NetDir, "sockstat"), &st) == nil {
+		hostIno = st.Ino
+	}
 	scan.Namespaces = make([]NetNS, 0, len(order))
 	for _, key := range order {
 		pids := members[key]
 		for i, pid := range pids {
-			ns, err := r.readNetNS(pid)
+			var ns NetNS
+			var err error
+			if key == hostIno {
+				ns, err = r.hostNetNS(pid, host)
+			} else {
+				ns, err = r.readNetNS(pid)
+			}
 			if IsNotExist(err) {
 				continue // the process left: read through the next one
 			}
@@ -146,33 +160,60 @@ func (r *Reader) Namespaces() (*NetNSScan, error) {
 // which IsNotExist holds when the process exited before every figure was
 // read, so that they are not half from the namespace and half unknown.
 func (r *Reader) readNetNS(pid int) (NetNS, error) {
-	ns := NetNS{PID: pid}
+	ns, err := r.netNSProcess(pid)
+	if err != nil {
+		return ns, err
+	}
+	ns.Sockstat, ns.Errors, err = readSockstat(&r.fr, ns.NetDir)
+	if err != nil {
+		return ns, err
+	}
+	ns.Sockstat = perNamespace(ns.Sockstat)
+	if !r.SkipCounters {
+		var errs []error
+		ns.Counters, errs = readCounters(&r.fr, ns.NetDir)
+		ns.Errors = append(ns.Errors, errs...)
+	}
+	// A missing source is not an error but an unknown figure: make sure
+	// none went missing with the process.
+	if sockstat := filepath.Join(ns.NetDir, "sockstat"); !readable(sockstat) {
+		return ns, &FileError{Path: sockstat, Err: os.ErrNotExist}
+	}
+	return ns, nil
+}
+
+// hostNetNS is the namespace of the snapshot host, which process pid is in:
+// its figures are the snapshot's, read moments before.
+func (r *Reader) hostNetNS(pid int, host *Snapshot) (NetNS, error) {
+	ns, err := r.netNSProcess(pid)
+	ns.NetDir = host.NetDir
+	ns.Sockstat = perNamespace(host.Sockstat)
+	ns.Counters = host.Counters
+	ns.Host = true
+	return ns, err
+}
+
+// netNSProcess is the process of a namespace: its PID, name and net
+// directory.
+func (r *Reader) netNSProcess(pid int) (NetNS, error) {
 	procDir := filepath.Join(r.Root, strconv.Itoa(pid))
+	ns := NetNS{PID: pid, NetDir: filepath.Join(procDir, "net")}
 	comm, err := r.fr.read(filepath.Join(procDir, "comm"))
 	if err != nil {
 		return ns, err
 	}
 	ns.Comm = string(bytes.TrimSuffix(comm, []byte("\n")))
-
-	netDir := filepath.Join(procDir, "net")
-	ns.NetDir = netDir
-	var errs []error
-	ns.Sockstat, ns.Errors, err = readSockstat(&r.fr, netDir)
-	if err != nil {
-		return ns, err
-	}
-	ns.Sockstat.TCPOrphan = Num{}
-	ns.Sockstat.TCPAlloc = Num{}
-	ns.Sockstat.TCPMemPages = Num{}
-	ns.Sockstat.UDPMemPages = Num{}
-	ns.Counters, errs = readCounters(&r.fr, netDir)
-	ns.Errors = append(ns.Errors, errs...)
-	// A missing source is not an error but an unknown figure: make sure
-	// none went missing with the process.
-	if sockstat := filepath.Join(netDir, "sockstat"); !readable(sockstat) {
-		return ns, &FileError{Path: sockstat, Err: os.ErrNotExist}
-	}
 	return ns, nil
+}
+
+// perNamespace is st without the figures the kernel prints host-wide in
+// every namespace, which belong to the host's Snapshot alone.
+func perNamespace(st Sockstat) Sockstat {
+	st.TCPOrphan = Num{}
+	st.TCPAlloc = Num{}
+	st.TCPMemPages = Num{}
+	st.UDPMemPages = Num{}
+	return st
 }
 
 // nsInode resolves the ns/net link of the first of pids, all in one

@@ -36,7 +36,7 @@ func withZero6(st Sockstat) Sockstat {
 
 func TestNamespacesFixture(t *testing.T) {
 	root := filepath.Join("testdata", "netns-containers")
-	scan, err := NewReader(root).Namespaces()
+	scan, err := NewReader(root).Namespaces(nil)
 	require.NoError(t, err)
 	require.Zero(t, scan.Unreadable)
 
@@ -122,8 +122,35 @@ func TestNamespacesFixture(t *testing.T) {
 	require.Equal(t, n(4113-3-1-2), fpm.Sockstat.NumOtherSock())
 }
 
+// With the snapshot just taken, the host's namespace is not read again: it
+// takes the snapshot's figures, less the host-wide ones, and is marked.
+func TestNamespacesReuseHostSnapshot(t *testing.T) {
+	r := NewReader(filepath.Join("testdata", "netns-containers"))
+	snap, err := r.Read()
+	require.NoError(t, err)
+	scan, err := r.Namespaces(snap)
+	require.NoError(t, err)
+	fresh, err := NewReader(r.Root).Namespaces(nil)
+	require.NoError(t, err)
+	require.Equal(t, len(fresh.Namespaces), len(scan.Namespaces))
+	hosts := 0
+	for i, ns := range scan.Namespaces {
+		want := fresh.Namespaces[i]
+		if ns.Host {
+			hosts++
+			require.Equal(t, snap.NetDir, ns.NetDir)
+			require.Equal(t, perNamespace(snap.Sockstat), ns.Sockstat)
+			require.Equal(t, snap.Counters, ns.Counters)
+			require.False(t, ns.Sockstat.TCPMemPages.Known, "host-wide figures stay the host series'")
+			want.NetDir, want.Host, want.Errors = ns.NetDir, true, ns.Errors
+		}
+		require.Equal(t, want, ns, "namespace of pid %d", ns.PID)
+	}
+	require.Equal(t, 1, hosts)
+}
+
 func TestNamespacesNoRoot(t *testing.T) {
-	_, err := NewReader(filepath.Join("testdata", "no-such-root")).Namespaces()
+	_, err := NewReader(filepath.Join("testdata", "no-such-root")).Namespaces(nil)
 	require.True(t, IsNotExist(err), "%v", err)
 }
 
@@ -176,7 +203,7 @@ func init() {
 		os.Exit(0)
 	}
 	if root := os.Getenv(scanHelperEnv); root != "" {
-		scan, err := NewReader(root).Namespaces()
+		scan, err := NewReader(root).Namespaces(nil)
 		nsHelperFail(err)
 		nsHelperFail(json.NewEncoder(os.Stdout).Encode(jsonScan(scan)))
 		os.Exit(0)
@@ -375,7 +402,7 @@ func TestLiveNamespaces(t *testing.T) {
 		pids[i] = startNetNSHelper(t, pop)
 	}
 
-	scan, err := NewReader("/proc").Namespaces()
+	scan, err := NewReader("/proc").Namespaces(nil)
 	require.NoError(t, err)
 	require.Zero(t, scan.Unreadable, "root reads every ns/net link")
 	require.Empty(t, scan.Errors)
@@ -472,7 +499,7 @@ func containerView(spec string) {
 	s, err := r.Read()
 	nsHelperFail(err)
 	rep.Own = reportSnapshot(s)
-	rep.OwnScan, err = r.Namespaces()
+	rep.OwnScan, err = r.Namespaces(nil)
 	nsHelperFail(err)
 	rep.OwnScan = jsonScan(rep.OwnScan)
 
@@ -481,7 +508,7 @@ func containerView(spec string) {
 	s, err = r.Read()
 	nsHelperFail(err)
 	rep.Host = reportSnapshot(s)
-	rep.HostScan, err = r.Namespaces()
+	rep.HostScan, err = r.Namespaces(nil)
 	nsHelperFail(err)
 	rep.HostScan = jsonScan(rep.HostScan)
 
@@ -625,12 +652,12 @@ func BenchmarkNamespaces(b *testing.B) {
 		startNetNSHelper(b, pop)
 	}
 	r := NewReader("/proc")
-	scan, err := r.Namespaces()
+	scan, err := r.Namespaces(nil)
 	require.NoError(b, err)
 	require.GreaterOrEqual(b, len(scan.Namespaces), extra+1)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := r.Namespaces(); err != nil {
+		if _, err := r.Namespaces(nil); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -295,14 +295,15 @@ func cut[T any](s []T, top int) []T {
 
 // listPids returns the names of the process directories under root.
 func listPids(root string) ([]string, error) {
+	// The errors of Open and Readdirnames name the directory already.
 	f, err := os.Open(root)
 	if err != nil {
-		return nil, &FileError{Path: root, Err: err}
+		return nil, err
 	}
 	defer f.Close()
 	names, err := f.Readdirnames(-1)
 	if err != nil {
-		return nil, &FileError{Path: root, Err: err}
+		return nil, err
 	}
 	pids := names[:0]
 	for _, n := range names {

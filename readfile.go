@@ -23,31 +23,26 @@ type fileReader struct {
 	// the open and the kernel's first guess at its buffer size: netstat then
 	// costs 32 µs instead of 72 µs. Only proc files are kept: a regular file
 	// replaced by another (a captured tree rewritten) would read stale.
-	fds *fdCache
+	fds map[string]int
 }
 
-// fdCache holds the open files of a fileReader, by path.
-type fdCache struct {
-	m map[string]int
-}
-
-func (c *fdCache) close() {
-	for _, fd := range c.m {
+// closeFDs closes the files a fileReader kept open.
+func closeFDs(fds map[string]int) {
+	for _, fd := range fds {
 		syscall.Close(fd)
 	}
-	clear(c.m)
 }
 
 // read returns the contents of path, valid until the next call.
 func (r *fileReader) read(path string) ([]byte, error) {
 	if r.fds != nil {
-		if fd, ok := r.fds.m[path]; ok {
+		if fd, ok := r.fds[path]; ok {
 			if data, err := r.readAll(fd); err == nil {
 				return data, nil
 			}
 			// The file went away (a process exited) or broke: open it anew.
 			syscall.Close(fd)
-			delete(r.fds.m, path)
+			delete(r.fds, path)
 		}
 	}
 	fd, err := openRetry(path)
@@ -56,7 +51,7 @@ func (r *fileReader) read(path string) ([]byte, error) {
 	}
 	data, err := r.readAll(fd)
 	if err == nil && r.fds != nil {
-		r.fds.m[path] = fd
+		r.fds[path] = fd
 	} else {
 		syscall.Close(fd)
 	}
@@ -64,6 +59,25 @@ func (r *fileReader) read(path string) ([]byte, error) {
 		return nil, &FileError{Path: path, Err: err}
 	}
 	return data, nil
+}
+
+// readInto parses the file at path into a copy of *v and keeps the copy
+// only when the whole file parsed: a malformed file leaves every figure it
+// feeds unknown rather than half set. A missing file is not an error (IPv6
+// disabled, a kernel without MPTCP): its figures stay unknown.
+func readInto[T any](fr *fileReader, path string, v *T, parse func(string, []byte, *T) error) error {
+	data, err := fr.read(path)
+	next := *v
+	if err == nil {
+		err = parse(path, data, &next)
+	}
+	switch {
+	case err == nil:
+		*v = next
+	case IsNotExist(err):
+		err = nil
+	}
+	return err
 }
 
 // readAll reads fd from offset 0 to its end into r.buf.

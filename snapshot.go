@@ -8,28 +8,23 @@ import (
 
 // Reader reads socket accounting under one proc root. It keeps a buffer
 // and, on a real proc, the dozen files Read reads open between reads, so one
-// Reader must not be used by two goroutines at once. Close releases the
-// files; a Reader that is dropped releases them when it is collected.
+// Reader must not be used by two goroutines at once. A Reader that is
+// dropped releases its files when it is collected.
 type Reader struct {
 	// Root is the proc root, as returned by ProcRoot.
 	Root string
 	// PageSize converts the kernel's page counts to bytes; the host's by default.
 	PageSize int64
+	// SkipCounters leaves netstat, snmp and snmp6 unread, and Counters
+	// unknown, in Read and Namespaces: for a caller that does not report
+	// them, they are half the kernel's cost of a read.
+	SkipCounters bool
 
 	fr       fileReader // for Namespaces: many processes, nothing kept open
 	host     fileReader // for Read: the same files every time
 	hostInit bool
 	netDir   string // the net directory the last good Read used
 	foreign  bool   // whether netDir is another namespace than the reader's
-}
-
-// Close releases the files the Reader keeps open. It may be used again
-// afterwards, and opens them anew.
-func (r *Reader) Close() error {
-	if r.host.fds != nil {
-		r.host.fds.close()
-	}
-	return nil
 }
 
 // NewReader returns a Reader for the proc root ProcRoot(root) picks.
@@ -68,8 +63,8 @@ func (r *Reader) Read() (*Snapshot, error) {
 	if !r.hostInit {
 		r.hostInit = true
 		if onProc(r.Root) {
-			r.host.fds = &fdCache{m: make(map[string]int)}
-			runtime.AddCleanup(r, (*fdCache).close, r.host.fds)
+			r.host.fds = make(map[string]int)
+			runtime.AddCleanup(r, closeFDs, r.host.fds)
 		}
 	}
 	if r.netDir == "" {
@@ -85,15 +80,12 @@ func (r *Reader) Read() (*Snapshot, error) {
 	}
 
 	var errs []error
-	s.Limits, errs = readLimits(&r.host, r.Root)
+	s.Limits, errs = readLimits(&r.host, r.Root, r.foreign)
 	s.Errors = append(s.Errors, errs...)
-	if r.foreign {
-		// /proc/sys shows the namespace of the reading process: its
-		// tcp_max_tw_buckets is not that of the namespace reported.
-		s.Limits.TCPMaxTWBuckets = Num{}
+	if !r.SkipCounters {
+		s.Counters, errs = readCounters(&r.host, s.NetDir)
+		s.Errors = append(s.Errors, errs...)
 	}
-	s.Counters, errs = readCounters(&r.host, s.NetDir)
-	s.Errors = append(s.Errors, errs...)
 
 	path := filepath.Join(r.Root, "user_beancounters")
 	data, err := r.host.read(path)
@@ -122,8 +114,6 @@ func readSockstat(fr *fileReader, dir string) (Sockstat, []error, error) {
 	if err != nil {
 		return Sockstat{}, nil, err
 	}
-	// sockstat6 and protocols are parsed into a copy so that a malformed
-	// file leaves its figures all unknown rather than half set.
 	for _, src := range [...]struct {
 		name  string
 		parse func(string, []byte, *Sockstat) error
@@ -131,16 +121,7 @@ func readSockstat(fr *fileReader, dir string) (Sockstat, []error, error) {
 		{"sockstat6", parseSockstat},
 		{"protocols", parseProtocols},
 	} {
-		path = filepath.Join(dir, src.name)
-		data, err = fr.read(path)
-		next := st
-		if err == nil {
-			err = src.parse(path, data, &next)
-		}
-		switch {
-		case err == nil:
-			st = next
-		case !IsNotExist(err):
+		if err := readInto(fr, filepath.Join(dir, src.name), &st, src.parse); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -9,7 +9,13 @@ import (
 // rows of net/unix, what "ss -x | wc -l" counts by hand. It streams the table
 // without keeping anything, but the kernel's cost of printing it grows with
 // the number of sockets (about 60 ms for 90,000), so it is not part of Read.
-func (r *Reader) UnixSockets() (Num, error) { return countUnixRows(netDir(r.Root)) }
+func (r *Reader) UnixSockets() (Num, error) {
+	dir := r.netDir // as the last Read found it
+	if dir == "" {
+		dir = netDir(r.Root)
+	}
+	return countUnixRows(dir)
+}
 
 // UnixSockets counts the UNIX sockets of the namespace, as Reader.UnixSockets
 // does for the host. Since Linux 6.0 each namespace has a table of its own,

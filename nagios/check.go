@@ -37,11 +37,12 @@ func (c *Config) selected(metric string) bool {
 
 // Check reads the proc root once and evaluates every selected metric.
 func Check(cfg *Config) *Result {
-	snap, err := sockwatch.NewReader(cfg.ProcRoot).Read()
+	reader := sockwatch.NewReader(cfg.ProcRoot)
+	snap, err := reader.Read()
 	if err != nil {
 		return &Result{State: Unknown, Summary: "cannot read socket statistics: " + err.Error()}
 	}
-	c := &checker{cfg: cfg, snap: snap, now: time.Now()}
+	c := &checker{cfg: cfg, reader: reader, snap: snap, now: time.Now()}
 	c.loadState()
 	c.gauges()
 	c.counters()
@@ -53,11 +54,12 @@ func Check(cfg *Config) *Result {
 }
 
 type checker struct {
-	cfg   *Config
-	snap  *sockwatch.Snapshot
-	now   time.Time
-	items []*item
-	notes []string // long output lines that are not metrics
+	cfg    *Config
+	reader *sockwatch.Reader
+	snap   *sockwatch.Snapshot
+	now    time.Time
+	items  []*item
+	notes  []string // long output lines that are not metrics
 
 	statePath string           // "" when no state file can be used
 	prev      *stateData       // the last run's baseline; nil without one

@@ -3,8 +3,6 @@ package nagios
 import (
 	"fmt"
 	"strconv"
-
-	"github.com/sockwatch/sockwatch"
 )
 
 // namespaces evaluates, with --namespaces, every network namespace under
@@ -18,7 +16,7 @@ import (
 // is kept per namespace inode: a namespace that is gone leaves the state
 // file with this run, and a new one starts without a baseline.
 func (c *checker) namespaces() {
-	scan, err := sockwatch.NewReader(c.snap.Root).Namespaces()
+	scan, err := c.reader.Namespaces(c.snap)
 	if err != nil {
 		c.notes = append(c.notes, fmt.Sprintf("namespaces: cannot list processes (%v)", err))
 		return
@@ -28,7 +26,7 @@ func (c *checker) namespaces() {
 	evaluated, unnamed := 0, 0
 	for i := range scan.Namespaces {
 		ns := &scan.Namespaces[i]
-		if ns.NetDir == c.snap.NetDir {
+		if ns.Host {
 			continue
 		}
 		if ns.Inode == 0 {

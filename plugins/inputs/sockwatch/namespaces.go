@@ -20,11 +20,11 @@ import (
 // A namespace whose ns/net link the agent may not resolve (another user's
 // processes, without CAP_SYS_PTRACE) has no name that would stay the same
 // from one gather to the next: it is left out, counted in the host field
-// netns_unnamed, and logged once. hostNetDir and hostUnix are the host
-// series' net directory and unix_sockets, so that the host's namespace, the
-// first of the scan, is not read twice.
-func (s *Sockwatch) gatherNamespaces(acc telegraf.Accumulator, host map[string]any, hostNetDir string, now time.Time) {
-	scan, err := s.reader.Namespaces()
+// netns_unnamed, and logged once. snap and host are the host series'
+// snapshot and fields: the host's namespace, the first of the scan, takes
+// its figures and unix_sockets from them rather than being read twice.
+func (s *Sockwatch) gatherNamespaces(acc telegraf.Accumulator, host map[string]any, snap *core.Snapshot, now time.Time) {
+	scan, err := s.reader.Namespaces(snap)
 	if err != nil {
 		acc.AddError(err)
 		return
@@ -40,23 +40,17 @@ func (s *Sockwatch) gatherNamespaces(acc telegraf.Accumulator, host map[string]a
 			continue
 		}
 		for _, err := range ns.Errors {
-			if s.Counters || !isCounterSource(err) {
-				acc.AddError(err)
-			}
+			acc.AddError(err)
 		}
 		tags := map[string]string{
 			"netns":        strconv.FormatUint(ns.Inode, 10),
 			"process_name": tagValue(ns.Comm),
 		}
 		fields := namespaceGauges(ns)
-		if v, ok := host["unix_sockets"]; ok && ns.NetDir == hostNetDir {
+		if v, ok := host["unix_sockets"]; ok && ns.Host {
 			fields["unix_sockets"] = v
 		} else {
-			n, err := ns.UnixSockets()
-			if err != nil && !core.IsNotExist(err) {
-				acc.AddError(err)
-			}
-			putNum(fields, "unix_sockets", n)
+			putUnixSockets(acc, fields, ns.UnixSockets)
 		}
 		acc.AddGauge(measurement, fields, tags, now)
 		if s.Counters {

@@ -14,10 +14,11 @@ import (
 
 // gatherOwners scans every process's descriptors and emits the owners_top
 // largest owners (sockwatch_owner) and UNIX socket paths
-// (sockwatch_unix_path). The scan also counts the UNIX sockets and the UDP
-// sockets connected to DNS, which go into the host fields.
-func (s *Sockwatch) gatherOwners(acc telegraf.Accumulator, host map[string]any, now time.Time) {
-	o, err := core.ScanOwners(s.reader.Root, core.OwnerOptions{Top: s.OwnersTop})
+// (sockwatch_unix_path), the paths of the host's net directory netDir. The
+// scan also counts the UNIX sockets and the UDP sockets connected to DNS,
+// which go into the host fields.
+func (s *Sockwatch) gatherOwners(acc telegraf.Accumulator, host map[string]any, netDir string, now time.Time) {
+	o, err := core.ScanOwners(s.reader.Root, core.OwnerOptions{Top: s.OwnersTop, UnixNetDir: netDir})
 	if err != nil {
 		acc.AddError(err)
 		return

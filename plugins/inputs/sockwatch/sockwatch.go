@@ -6,10 +6,8 @@ package sockwatch
 
 import (
 	_ "embed"
-	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/influxdata/telegraf"
@@ -71,6 +69,8 @@ func (s *Sockwatch) Init() error {
 		}
 	}
 	s.reader = core.NewReader(root)
+	// With counters off, netstat, snmp and snmp6 are not read at all.
+	s.reader.SkipCounters = !s.Counters
 	return nil
 }
 
@@ -96,9 +96,6 @@ func (s *Sockwatch) Gather(acc telegraf.Accumulator) error {
 		return nil
 	}
 	for _, err := range snap.Errors {
-		if !s.Counters && isCounterSource(err) {
-			continue
-		}
 		acc.AddError(err)
 	}
 	// One timestamp for every series of the snapshot: the gauge and counter
@@ -106,12 +103,12 @@ func (s *Sockwatch) Gather(acc telegraf.Accumulator) error {
 	now := time.Now()
 	gauges := hostGauges(snap)
 	if s.Owners {
-		s.gatherOwners(acc, gauges, now)
+		s.gatherOwners(acc, gauges, snap.NetDir, now)
 	} else {
-		s.gatherUnixSockets(acc, gauges)
+		putUnixSockets(acc, gauges, s.reader.UnixSockets)
 	}
 	if s.Namespaces {
-		s.gatherNamespaces(acc, gauges, snap.NetDir, now)
+		s.gatherNamespaces(acc, gauges, snap, now)
 	}
 	s.gatherHost(acc, gauges, &snap.Counters, now)
 	gatherBeancounters(acc, snap, now)
@@ -121,28 +118,14 @@ func (s *Sockwatch) Gather(acc telegraf.Accumulator) error {
 	return nil
 }
 
-// gatherUnixSockets adds unix_sockets to the host fields. With owners on,
-// the owner scan counts them in the same pass.
-func (s *Sockwatch) gatherUnixSockets(acc telegraf.Accumulator, fields map[string]any) {
-	n, err := s.reader.UnixSockets()
+// putUnixSockets adds unix_sockets, as count gives it, to fields. With
+// owners on, the owner scan counts the host's in the same pass.
+func putUnixSockets(acc telegraf.Accumulator, fields map[string]any, count func() (core.Num, error)) {
+	n, err := count()
 	if err != nil && !core.IsNotExist(err) {
 		acc.AddError(err)
 	}
 	putNum(fields, "unix_sockets", n)
-}
-
-// isCounterSource reports whether err is about a file that only feeds the
-// event counters, whose errors are not wanted with counters = false.
-func isCounterSource(err error) bool {
-	var fe *core.FileError
-	if !errors.As(err, &fe) {
-		return false
-	}
-	switch filepath.Base(fe.Path) {
-	case "netstat", "snmp", "snmp6":
-		return true
-	}
-	return false
 }
 
 func init() {

@@ -266,15 +266,17 @@ func TestGatherOpenVZHost(t *testing.T) {
 // With counters = false the host series is the gauge alone, and a broken
 // counter source is not worth an error.
 func TestGatherCountersOff(t *testing.T) {
-	s := newPlugin(t, scenario(t, "out-of-socket-memory"))
-	s.Counters = false
-	acc := gather(t, s)
+	countersOff := func(root string) *Sockwatch {
+		s := &Sockwatch{ProcRoot: root, Log: testutil.Logger{}}
+		require.NoError(t, s.Init())
+		s.reader.PageSize = 4096
+		return s
+	}
+	acc := gather(t, countersOff(scenario(t, "out-of-socket-memory")))
 	require.Empty(t, acc.Errors)
 	compare(t, outOfSocketMemory(t)[:1], acc)
 
-	s = newPlugin(t, scenario(t, "garbage-sources"))
-	s.Counters = false
-	acc = gather(t, s)
+	acc = gather(t, countersOff(scenario(t, "garbage-sources")))
 	for _, err := range acc.Errors {
 		require.NotRegexp(t, `/(netstat|snmp6?):`, err.Error())
 	}
