@@ -1,7 +1,6 @@
 package sockwatch
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -9,11 +8,13 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"testing"
+
+	"github.com/sockwatch/sockwatch/internal/netnstest"
+	"github.com/sockwatch/sockwatch/internal/testenv"
 )
 
 // BenchmarkRead is one full read of this host: sockstat, sockstat6,
@@ -86,8 +87,7 @@ func BenchmarkParse(b *testing.B) {
 func BenchmarkReadConnections(b *testing.B) {
 	for _, conns := range []int{0, 20000} {
 		b.Run(fmt.Sprintf("conns=%d", conns), func(b *testing.B) {
-			closeAll := openConnections(b, conns)
-			defer closeAll()
+			openConnections(b, conns)
 			r := NewReader("/proc")
 			s, err := r.Read()
 			if err != nil {
@@ -112,41 +112,12 @@ func BenchmarkReadConnections(b *testing.B) {
 const connsPerHelper = 5000
 
 // openConnections establishes n loopback TCP connections (2n sockets),
-// held by helper processes.
-func openConnections(b *testing.B, n int) func() {
+// held by helper processes until the benchmark ends.
+func openConnections(b *testing.B, n int) {
 	b.Helper()
-	var helpers []*exec.Cmd
-	var stdins []io.Closer
-	stop := func() {
-		for _, in := range stdins {
-			in.Close()
-		}
-		for _, h := range helpers {
-			h.Wait()
-		}
-	}
 	for left := n; left > 0; left -= connsPerHelper {
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), connHelperEnv+"="+strconv.Itoa(min(left, connsPerHelper)))
-		cmd.Stderr = os.Stderr
-		in, err := cmd.StdinPipe()
-		if err != nil {
-			b.Fatal(err)
-		}
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			b.Fatal(err)
-		}
-		helpers, stdins = append(helpers, cmd), append(stdins, in)
-		if line, _ := bufio.NewReader(out).ReadString('\n'); line != "ready\n" {
-			stop()
-			b.Fatalf("connection helper: %q", line)
-		}
+		testenv.StartHelper(b, connHelperEnv+"="+strconv.Itoa(min(left, connsPerHelper)))
 	}
-	return stop
 }
 
 // holdConnections opens count loopback TCP connections, says "ready" and
@@ -167,10 +138,7 @@ func holdConnections(count string) {
 			conns = append(conns, c, a)
 		}
 	}
-	if err != nil {
-		os.Stdout.WriteString("error: " + err.Error() + "\n")
-		os.Exit(2)
-	}
+	netnstest.Fail(err)
 	os.Stdout.WriteString("ready\n")
 	io.Copy(io.Discard, os.Stdin)
 	// The connections close when collected: keep them until stdin closes.

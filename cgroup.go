@@ -127,7 +127,7 @@ func ReadCgroupSockets(root string, top int) ([]CgroupSock, error) {
 		rel := "/"
 		if path != root {
 			rel = "/" + filepath.ToSlash(path[len(root)+1:])
-			if i, ok := parents[parentCgroup(rel)]; ok {
+			if i, ok := parents[filepath.Dir(rel)]; ok {
 				all[i].OwnBytes -= sock
 			}
 		}
@@ -160,18 +160,6 @@ func ReadCgroupSockets(root string, top int) ([]CgroupSock, error) {
 		held = held[:top]
 	}
 	return held, nil
-}
-
-// parentCgroup is the path of the parent of cgroup path rel (not "/").
-func parentCgroup(rel string) string {
-	i := len(rel) - 1
-	for rel[i] != '/' {
-		i--
-	}
-	if i == 0 {
-		return "/"
-	}
-	return rel[:i]
 }
 
 var sockKey = []byte("sock")

@@ -16,7 +16,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sockwatch/sockwatch/internal/netnstest"
 	"github.com/stretchr/testify/require"
+
+	"github.com/sockwatch/sockwatch/internal/testenv"
 )
 
 func TestCgroupSocketsFixture(t *testing.T) {
@@ -94,16 +97,16 @@ func fillSocketBuffers() {
 	var lc net.ListenConfig
 	lc.SetMultipathTCP(false)
 	l, err := lc.Listen(context.Background(), "tcp4", "127.0.0.1:0")
-	nsHelperFail(err)
+	netnstest.Fail(err)
 	c, err := net.Dial("tcp4", l.Addr().String())
-	nsHelperFail(err)
+	netnstest.Fail(err)
 	a, err := l.Accept()
-	nsHelperFail(err)
-	nsHelperFail(c.SetWriteDeadline(time.Now().Add(500 * time.Millisecond)))
+	netnstest.Fail(err)
+	netnstest.Fail(c.SetWriteDeadline(time.Now().Add(500 * time.Millisecond)))
 	written, err := c.Write(make([]byte, 64<<20))
 	var ne net.Error
 	if !errors.As(err, &ne) || !ne.Timeout() {
-		nsHelperFail(errors.New("64 MiB fit in the buffers of one connection"))
+		netnstest.Fail(errors.New("64 MiB fit in the buffers of one connection"))
 	}
 	os.Stdout.WriteString(strconv.Itoa(written) + "\n")
 	bufio.NewReader(os.Stdin).ReadString('\n')
@@ -154,17 +157,7 @@ func TestLiveCgroupSockets(t *testing.T) {
 	cmd.Env = append(os.Environ(), cgroupSockHelperEnv+"=1")
 	cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: fd}
 	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	require.NoError(t, err)
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		stdin.Close()
-		cmd.Wait()
-	})
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	require.NoError(t, err)
+	line := testenv.Start(t, cmd)
 	written, err := strconv.ParseInt(strings.TrimSpace(line), 10, 64)
 	require.NoError(t, err, "the helper said %q", line)
 	require.Greater(t, written, int64(1<<20))

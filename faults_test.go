@@ -13,29 +13,9 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-)
 
-// copyFixture copies scenario name to a new directory that a test may change.
-func copyFixture(t *testing.T, name string) string {
-	t.Helper()
-	dst := t.TempDir()
-	src := filepath.Join("testdata", name)
-	require.NoError(t, filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, path)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
-	}))
-	return dst
-}
+	"github.com/sockwatch/sockwatch/internal/testenv"
+)
 
 // requireFileErrors checks that every error names a file under root.
 func requireFileErrors(t *testing.T, root string, errs ...error) {
@@ -54,7 +34,7 @@ func requireFileErrors(t *testing.T, root string, errs ...error) {
 // Every read either succeeds with figures that are not negative, or fails
 // with errors that name the file; nothing panics or hangs.
 func TestVanishingFiles(t *testing.T) {
-	root := copyFixture(t, "openvz-host")
+	root := testenv.CopyTree(t, filepath.Join("testdata", "openvz-host"), testenv.Owner)
 	var files []string
 	originals := map[string][]byte{}
 	require.NoError(t, filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {

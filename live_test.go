@@ -3,7 +3,6 @@ package sockwatch
 import (
 	"bufio"
 	"context"
-	"errors"
 	"net"
 	"os"
 	"os/exec"
@@ -13,8 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
+	"github.com/sockwatch/sockwatch/internal/netnstest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -46,24 +45,9 @@ func TestMain(m *testing.M) {
 // holdSockets opens a known population of sockets, says "ready" and keeps
 // them until its stdin closes.
 func holdSockets() {
-	must := func(err error) {
-		if err != nil {
-			os.Stdout.WriteString("error: " + err.Error() + "\n")
-			os.Exit(2)
-		}
-	}
-	// "ip link set lo up" leaves its netlink sockets to be freed after an
-	// RCU grace period: wait for the namespace to be quiet first.
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		data, err := os.ReadFile("/proc/self/net/sockstat")
-		must(err)
-		if strings.HasPrefix(string(data), "sockets: used 0\n") {
-			break
-		}
-		if time.Now().After(deadline) {
-			must(errors.New("the new namespace did not settle: " + string(data)))
-		}
-	}
+	must := netnstest.Fail // an error ends the helper, said on stdout
+	// Wait for the new namespace to be quiet, loopback's netlink socket freed.
+	must(netnstest.WaitQuiet())
 	var keep []any
 	for range 3 { // 6 UNIX sockets
 		fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)

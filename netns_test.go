@@ -1,12 +1,9 @@
 package sockwatch
 
 import (
-	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,9 +12,11 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
+	"github.com/sockwatch/sockwatch/internal/netnstest"
 	"github.com/stretchr/testify/require"
+
+	"github.com/sockwatch/sockwatch/internal/testenv"
 )
 
 // quietHostCounters are the counters of the captured quiet host, every one zero.
@@ -175,13 +174,10 @@ func TestParseNetNSLink(t *testing.T) {
 
 // The live tests below hold known socket populations in private network
 // namespaces, in helper processes: this test binary re-executed under
-// unshare. The helpers are dispatched from init, before TestMain, so that
-// they need no hook in it.
+// unshare (package netnstest). The helpers are dispatched from init, before
+// TestMain, so that they need no hook in it.
 
 const (
-	// netnsHelperEnv holds the JSON population a helper opens and holds
-	// until its stdin closes.
-	netnsHelperEnv = "SOCKWATCH_TEST_NETNS_POPULATION"
 	// containerHelperEnv holds the JSON population a helper opens before
 	// reading sockwatch as an agent in a container would, printing what it
 	// read as one JSON line.
@@ -194,18 +190,15 @@ const (
 )
 
 func init() {
-	if spec := os.Getenv(netnsHelperEnv); spec != "" {
-		holdPopulation(spec)
-		os.Exit(0)
-	}
+	netnstest.Main()
 	if spec := os.Getenv(containerHelperEnv); spec != "" {
 		containerView(spec)
 		os.Exit(0)
 	}
 	if root := os.Getenv(scanHelperEnv); root != "" {
 		scan, err := NewReader(root).Namespaces(nil)
-		nsHelperFail(err)
-		nsHelperFail(json.NewEncoder(os.Stdout).Encode(jsonScan(scan)))
+		netnstest.Fail(err)
+		netnstest.Fail(json.NewEncoder(os.Stdout).Encode(jsonScan(scan)))
 		os.Exit(0)
 	}
 }
@@ -215,168 +208,14 @@ func init() {
 func jsonScan(scan *NetNSScan) *NetNSScan {
 	for i, ns := range scan.Namespaces {
 		if len(ns.Errors) > 0 {
-			nsHelperFail(fmt.Errorf("PID %d: %v", ns.PID, ns.Errors))
+			netnstest.Fail(fmt.Errorf("PID %d: %v", ns.PID, ns.Errors))
 		}
 		scan.Namespaces[i].Errors = nil
 	}
 	if len(scan.Errors) > 0 {
-		nsHelperFail(fmt.Errorf("%v", scan.Errors))
+		netnstest.Fail(fmt.Errorf("%v", scan.Errors))
 	}
 	return scan
-}
-
-// nsPopulation is a set of sockets a helper opens in its namespace.
-type nsPopulation struct {
-	UnixPairs int  // socketpairs: 2 UNIX sockets each
-	UDP       int  // bound UDP sockets
-	TCPConns  int  // loopback connections to one listener: 2 sockets each, plus the listener
-	TCP6      int  // TCPv6 listeners
-	TimeWait  int  // connections closed by the client: TIME_WAIT buckets, no sockets
-	UDPDrops  bool // flood the first UDP socket, past a tiny receive buffer
-}
-
-func (p nsPopulation) socketsUsed() int64 {
-	return int64(2*p.UnixPairs+p.UDP+p.TCP6) + p.tcpInUse()
-}
-
-func (p nsPopulation) tcpInUse() int64 {
-	if p.TCPConns == 0 && p.TimeWait == 0 {
-		return 0
-	}
-	return int64(1 + 2*p.TCPConns)
-}
-
-func (p nsPopulation) numOtherSock() int64 { return int64(2*p.UnixPairs + p.UDP) }
-
-// holdPopulation opens the population of spec, says "ready" and keeps it
-// until its stdin closes.
-func holdPopulation(spec string) {
-	keep := openPopulation(spec)
-	os.Stdout.WriteString("ready\n")
-	io.Copy(io.Discard, os.Stdin)
-	runtime.KeepAlive(keep)
-}
-
-func nsHelperFail(err error) {
-	if err != nil {
-		os.Stdout.WriteString("error: " + err.Error() + "\n")
-		os.Exit(2)
-	}
-}
-
-// openPopulation opens the sockets of the JSON population spec in a new,
-// quiet namespace and returns them, once the kernel shows them settled.
-func openPopulation(spec string) []any {
-	var p nsPopulation
-	nsHelperFail(json.Unmarshal([]byte(spec), &p))
-	// "ip link set lo up" leaves its netlink socket to be freed after an
-	// RCU grace period: wait for the namespace to be quiet first.
-	nsHelperFail(waitSockstat(func(st Sockstat) bool { return st.SocketsUsed == n(0) }))
-
-	var keep []any
-	for range p.UnixPairs {
-		fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
-		nsHelperFail(err)
-		keep = append(keep, fds)
-	}
-	var udp []*net.UDPConn
-	for range p.UDP {
-		u, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-		nsHelperFail(err)
-		udp = append(udp, u)
-		keep = append(keep, u)
-	}
-	if p.UDPDrops {
-		// The smallest receive buffer the kernel allows holds a couple of
-		// datagrams: the rest are counted in Udp RcvbufErrors.
-		nsHelperFail(udp[0].SetReadBuffer(1))
-		for range 100 {
-			_, err := udp[1].WriteToUDP(make([]byte, 1000), udp[0].LocalAddr().(*net.UDPAddr))
-			nsHelperFail(err)
-		}
-	}
-	if p.TCPConns > 0 || p.TimeWait > 0 {
-		var lc net.ListenConfig
-		lc.SetMultipathTCP(false) // Go listens with MPTCP by default
-		l, err := lc.Listen(context.Background(), "tcp4", "127.0.0.1:0")
-		nsHelperFail(err)
-		keep = append(keep, l)
-		for i := range p.TCPConns + p.TimeWait {
-			c, err := net.Dial("tcp4", l.Addr().String())
-			nsHelperFail(err)
-			a, err := l.Accept()
-			nsHelperFail(err)
-			if i < p.TCPConns {
-				keep = append(keep, c, a)
-				continue
-			}
-			// The side that closes first keeps the TIME_WAIT bucket.
-			c.Close()
-			a.Close()
-		}
-	}
-	for range p.TCP6 {
-		var lc net.ListenConfig
-		lc.SetMultipathTCP(false)
-		l, err := lc.Listen(context.Background(), "tcp6", "[::1]:0")
-		nsHelperFail(err)
-		keep = append(keep, l)
-	}
-	// The closed connections reach TIME_WAIT and leave "sockets: used" as
-	// the FINs cross loopback, in softirq: wait for the figures to settle.
-	nsHelperFail(waitSockstat(func(st Sockstat) bool {
-		return st.SocketsUsed == n(p.socketsUsed()) && st.TCPTimeWait == n(int64(p.TimeWait))
-	}))
-	return keep
-}
-
-// waitSockstat waits up to 5 s for this process's namespace to satisfy ok.
-func waitSockstat(ok func(Sockstat) bool) error {
-	var fr fileReader
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		st, _, err := readSockstat(&fr, "/proc/self/net")
-		if err != nil || ok(st) {
-			return err
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("the namespace did not settle: %+v", st)
-		}
-	}
-}
-
-// startNetNSHelper starts a helper holding pop in a new network namespace
-// with loopback up and returns its PID once the sockets are open.
-func startNetNSHelper(tb testing.TB, pop nsPopulation) int {
-	tb.Helper()
-	spec, err := json.Marshal(pop)
-	require.NoError(tb, err)
-	cmd := exec.Command("unshare", "--net", "sh", "-c", `ip link set lo up && exec "$0" -test.run=^$`, os.Args[0])
-	cmd.Env = append(os.Environ(), netnsHelperEnv+"="+string(spec))
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	require.NoError(tb, err)
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(tb, err)
-	require.NoError(tb, cmd.Start(), "unshare (util-linux) is needed")
-	tb.Cleanup(func() {
-		stdin.Close()
-		cmd.Wait()
-	})
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	require.NoError(tb, err)
-	require.Equal(tb, "ready\n", line)
-	// unshare execs sh, which execs the helper: one process throughout.
-	return cmd.Process.Pid
-}
-
-// netNSInode is the inode of the network namespace of process pid.
-func netNSInode(tb testing.TB, pid string) uint64 {
-	tb.Helper()
-	link, err := os.Readlink(filepath.Join("/proc", pid, "ns", "net"))
-	require.NoError(tb, err)
-	inode, ok := parseNetNSLink([]byte(link))
-	require.True(tb, ok, link)
-	return inode
 }
 
 // findNetNS returns the namespace of inode in scan.
@@ -393,13 +232,13 @@ func findNetNS(tb testing.TB, scan *NetNSScan, inode uint64) NetNS {
 
 func TestLiveNamespaces(t *testing.T) {
 	require.Equal(t, 0, os.Geteuid(), "this test creates network namespaces and needs root")
-	pops := []nsPopulation{
+	pops := []netnstest.Population{
 		{UnixPairs: 2, UDP: 1, TCPConns: 1},
 		{UnixPairs: 5, UDP: 3, TCPConns: 3, TCP6: 1, TimeWait: 2, UDPDrops: true},
 	}
 	pids := make([]int, len(pops))
 	for i, pop := range pops {
-		pids[i] = startNetNSHelper(t, pop)
+		pids[i] = netnstest.Start(t, pop)
 	}
 
 	scan, err := NewReader("/proc").Namespaces(nil)
@@ -407,7 +246,7 @@ func TestLiveNamespaces(t *testing.T) {
 	require.Zero(t, scan.Unreadable, "root reads every ns/net link")
 	require.Empty(t, scan.Errors)
 	require.Equal(t, 1, scan.Namespaces[0].PID, "the initial namespace comes first")
-	require.Equal(t, netNSInode(t, "self"), scan.Namespaces[0].Inode)
+	require.Equal(t, netnstest.Inode(t, os.Getpid()), scan.Namespaces[0].Inode)
 	seen := make(map[uint64]bool)
 	for _, ns := range scan.Namespaces {
 		require.False(t, seen[ns.Inode], "net:[%d] listed twice", ns.Inode)
@@ -416,20 +255,20 @@ func TestLiveNamespaces(t *testing.T) {
 
 	for i, pop := range pops {
 		pid := strconv.Itoa(pids[i])
-		ns := findNetNS(t, scan, netNSInode(t, pid))
+		ns := findNetNS(t, scan, netnstest.Inode(t, pids[i]))
 		require.Equal(t, pids[i], ns.PID, "the helper is alone in its namespace")
 		comm := mustRead(t, filepath.Join("/proc", pid, "comm"))
 		require.Equal(t, strings.TrimSuffix(string(comm), "\n"), ns.Comm)
 		require.Empty(t, ns.Errors)
 
 		st := ns.Sockstat
-		require.Equal(t, n(pop.socketsUsed()), st.SocketsUsed, "namespace %d", i)
-		require.Equal(t, n(pop.tcpInUse()), st.TCPInUse, "namespace %d", i)
+		require.Equal(t, n(pop.SocketsUsed()), st.SocketsUsed, "namespace %d", i)
+		require.Equal(t, n(pop.TCPInUse()), st.TCPInUse, "namespace %d", i)
 		require.Equal(t, n(int64(pop.TCP6)), st.TCP6InUse, "namespace %d", i)
 		require.Equal(t, n(int64(pop.UDP)), st.UDPInUse, "namespace %d", i)
 		require.Equal(t, n(int64(pop.TimeWait)), st.TCPTimeWait, "namespace %d", i)
 		require.Equal(t, n(0), st.MPTCPInUse, "namespace %d", i)
-		require.Equal(t, n(pop.numOtherSock()), st.NumOtherSock(), "namespace %d", i)
+		require.Equal(t, n(pop.NumOtherSock()), st.NumOtherSock(), "namespace %d", i)
 		for _, global := range []Num{st.TCPOrphan, st.TCPAlloc, st.TCPMemPages, st.UDPMemPages} {
 			require.False(t, global.Known, "a host-wide figure in a namespace's figures")
 		}
@@ -459,7 +298,7 @@ func TestLiveNamespaces(t *testing.T) {
 				tcp++
 			}
 		}
-		require.Equal(t, [4]int64{2 * int64(pop.UnixPairs), int64(pop.UDP), pop.tcpInUse() + int64(pop.TCP6), int64(pop.TimeWait)},
+		require.Equal(t, [4]int64{2 * int64(pop.UnixPairs), int64(pop.UDP), pop.TCPInUse() + int64(pop.TCP6), int64(pop.TimeWait)},
 			[4]int64{unix, udp, tcp, tw}, "ss says:\n%s", out)
 	}
 }
@@ -492,28 +331,30 @@ func reportSnapshot(s *Snapshot) snapshotReport {
 // HOST_PROC, then with HOST_PROC pointing at the host's /proc, and prints
 // what it read as one JSON line. It exits when its stdin closes.
 func containerView(spec string) {
-	keep := openPopulation(spec)
+	var pop netnstest.Population
+	netnstest.Fail(json.Unmarshal([]byte(spec), &pop))
+	keep := netnstest.Open(pop)
 	var rep containerReport
-	nsHelperFail(os.Unsetenv("HOST_PROC"))
+	netnstest.Fail(os.Unsetenv("HOST_PROC"))
 	r := NewReader("")
 	s, err := r.Read()
-	nsHelperFail(err)
+	netnstest.Fail(err)
 	rep.Own = reportSnapshot(s)
 	rep.OwnScan, err = r.Namespaces(nil)
-	nsHelperFail(err)
+	netnstest.Fail(err)
 	rep.OwnScan = jsonScan(rep.OwnScan)
 
-	nsHelperFail(os.Setenv("HOST_PROC", os.Getenv(hostProcEnv)))
+	netnstest.Fail(os.Setenv("HOST_PROC", os.Getenv(hostProcEnv)))
 	r = NewReader("")
 	s, err = r.Read()
-	nsHelperFail(err)
+	netnstest.Fail(err)
 	rep.Host = reportSnapshot(s)
 	rep.HostScan, err = r.Namespaces(nil)
-	nsHelperFail(err)
+	netnstest.Fail(err)
 	rep.HostScan = jsonScan(rep.HostScan)
 
 	line, err := json.Marshal(rep)
-	nsHelperFail(err)
+	netnstest.Fail(err)
 	os.Stdout.Write(append(line, '\n'))
 	io.Copy(io.Discard, os.Stdin)
 	runtime.KeepAlive(keep)
@@ -521,7 +362,7 @@ func containerView(spec string) {
 
 func TestLiveContainerView(t *testing.T) {
 	require.Equal(t, 0, os.Geteuid(), "this test creates namespaces and needs root")
-	pop := nsPopulation{UnixPairs: 3, UDP: 2, TCPConns: 2, TimeWait: 1}
+	pop := netnstest.Population{UnixPairs: 3, UDP: 2, TCPConns: 2, TimeWait: 1}
 	spec, err := json.Marshal(pop)
 	require.NoError(t, err)
 	hostProc := t.TempDir()
@@ -533,32 +374,22 @@ func TestLiveContainerView(t *testing.T) {
 		os.Args[0])
 	cmd.Env = append(os.Environ(), containerHelperEnv+"="+string(spec), hostProcEnv+"="+hostProc)
 	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	require.NoError(t, err)
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		stdin.Close()
-		cmd.Wait()
-	})
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	require.NoError(t, err)
+	line := testenv.Start(t, cmd)
 	var rep containerReport
 	require.NoError(t, json.Unmarshal([]byte(line), &rep), "the helper said: %s", line)
 	// unshare itself enters the new network namespace before it forks the
 	// helper: it names the container's namespace from here.
-	inode := netNSInode(t, strconv.Itoa(cmd.Process.Pid))
+	inode := netnstest.Inode(t, cmd.Process.Pid)
 
 	// Without HOST_PROC: the container's own namespace, through its PID 1.
 	own := rep.Own
 	require.Empty(t, own.Errors, "limits a container cannot see are unknown, not errors")
 	require.Equal(t, "/proc/1/net", own.NetDir)
-	require.Equal(t, n(pop.socketsUsed()), own.Sockstat.SocketsUsed)
-	require.Equal(t, n(pop.tcpInUse()), own.Sockstat.TCPInUse)
+	require.Equal(t, n(pop.SocketsUsed()), own.Sockstat.SocketsUsed)
+	require.Equal(t, n(pop.TCPInUse()), own.Sockstat.TCPInUse)
 	require.Equal(t, n(int64(pop.UDP)), own.Sockstat.UDPInUse)
 	require.Equal(t, n(int64(pop.TimeWait)), own.Sockstat.TCPTimeWait)
-	require.Equal(t, OtherSockets{Held: n(pop.numOtherSock())}, own.NumOtherSock)
+	require.Equal(t, OtherSockets{Held: n(pop.NumOtherSock())}, own.NumOtherSock)
 	// tcp_mem, udp_mem and tcp_max_orphans exist in the initial namespace
 	// only: unknown here, not zero. file-max is global, and
 	// tcp_max_tw_buckets the container's own.
@@ -576,8 +407,8 @@ func TestLiveContainerView(t *testing.T) {
 	require.Equal(t, inode, ns.Inode)
 	require.Equal(t, 1, ns.PID)
 	require.Equal(t, "sockwatch.test", ns.Comm)
-	require.Equal(t, n(pop.socketsUsed()), ns.Sockstat.SocketsUsed)
-	require.Equal(t, n(pop.numOtherSock()), ns.Sockstat.NumOtherSock())
+	require.Equal(t, n(pop.SocketsUsed()), ns.Sockstat.SocketsUsed)
+	require.Equal(t, n(pop.NumOtherSock()), ns.Sockstat.NumOtherSock())
 
 	// With HOST_PROC: the host's figures, from the namespace of the host's
 	// PID 1. The sysctls under HOST_PROC/sys/net still show the reader's own
@@ -589,14 +420,14 @@ func TestLiveContainerView(t *testing.T) {
 	require.Equal(t, filepath.Join(hostProc, "1", "net"), host.NetDir)
 	require.True(t, host.Sockstat.SocketsUsed.Known)
 	require.False(t, host.Limits.TCPMemMaxPages.Known, "tcp_mem is not visible from the container's namespace")
-	require.Equal(t, netNSInode(t, "self"), rep.HostScan.Namespaces[0].Inode)
+	require.Equal(t, netnstest.Inode(t, os.Getpid()), rep.HostScan.Namespaces[0].Inode)
 	require.Equal(t, 1, rep.HostScan.Namespaces[0].PID)
 	ns = findNetNS(t, rep.HostScan, inode)
 	require.NotEqual(t, 1, ns.PID, "the container's PID 1 under its host PID")
-	require.Equal(t, n(pop.socketsUsed()), ns.Sockstat.SocketsUsed)
-	require.Equal(t, n(pop.tcpInUse()), ns.Sockstat.TCPInUse)
+	require.Equal(t, n(pop.SocketsUsed()), ns.Sockstat.SocketsUsed)
+	require.Equal(t, n(pop.TCPInUse()), ns.Sockstat.TCPInUse)
 	require.Equal(t, n(int64(pop.UDP)), ns.Sockstat.UDPInUse)
-	require.Equal(t, n(pop.numOtherSock()), ns.Sockstat.NumOtherSock())
+	require.Equal(t, n(pop.NumOtherSock()), ns.Sockstat.NumOtherSock())
 }
 
 // TestLiveNamespacesUnprivileged scans as nobody, as an agent that is not
@@ -604,18 +435,10 @@ func TestLiveContainerView(t *testing.T) {
 // finds and reads their namespaces.
 func TestLiveNamespacesUnprivileged(t *testing.T) {
 	require.Equal(t, 0, os.Geteuid(), "this test creates a network namespace and needs root")
-	pop := nsPopulation{UnixPairs: 4, UDP: 1, TCPConns: 1}
-	pid := startNetNSHelper(t, pop)
+	pop := netnstest.Population{UnixPairs: 4, UDP: 1, TCPConns: 1}
+	pid := netnstest.Start(t, pop)
 
-	// A copy of this test binary that nobody may run.
-	dir, err := os.MkdirTemp("", "sockwatch-nobody-")
-	require.NoError(t, err)
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	require.NoError(t, os.Chmod(dir, 0o755))
-	bin := filepath.Join(dir, "sockwatch.test")
-	require.NoError(t, os.WriteFile(bin, mustRead(t, os.Args[0]), 0o755))
-
-	cmd := exec.Command(bin, "-test.run=^$")
+	cmd := exec.Command(helperExe(t), "-test.run=^$")
 	cmd.Env = append(os.Environ(), scanHelperEnv+"=/proc")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
 	cmd.Stderr = os.Stderr
@@ -626,7 +449,7 @@ func TestLiveNamespacesUnprivileged(t *testing.T) {
 
 	require.Zero(t, scan.Unreadable, "net/sockstat of any process may be looked at")
 	require.Equal(t, 1, scan.Namespaces[0].PID)
-	require.Equal(t, netNSInode(t, "self"), scan.Namespaces[0].Inode,
+	require.Equal(t, netnstest.Inode(t, os.Getpid()), scan.Namespaces[0].Inode,
 		"the initial namespace is named through the scanning process itself")
 	var found *NetNS
 	for i, ns := range scan.Namespaces {
@@ -636,9 +459,9 @@ func TestLiveNamespacesUnprivileged(t *testing.T) {
 	}
 	require.NotNil(t, found, "the helper's namespace, found by nobody")
 	require.Zero(t, found.Inode, "nobody may not resolve the ns/net link of root's process")
-	require.Equal(t, n(pop.socketsUsed()), found.Sockstat.SocketsUsed)
-	require.Equal(t, n(pop.tcpInUse()), found.Sockstat.TCPInUse)
-	require.Equal(t, n(pop.numOtherSock()), found.Sockstat.NumOtherSock())
+	require.Equal(t, n(pop.SocketsUsed()), found.Sockstat.SocketsUsed)
+	require.Equal(t, n(pop.TCPInUse()), found.Sockstat.TCPInUse)
+	require.Equal(t, n(pop.NumOtherSock()), found.Sockstat.NumOtherSock())
 }
 
 // BenchmarkNamespaces is one Namespaces call on this host with 50 more
@@ -647,9 +470,9 @@ func TestLiveNamespacesUnprivileged(t *testing.T) {
 func BenchmarkNamespaces(b *testing.B) {
 	require.Equal(b, 0, os.Geteuid(), "this benchmark creates network namespaces and needs root")
 	const extra = 50
-	pop := nsPopulation{UnixPairs: 2, UDP: 1, TCPConns: 1}
+	pop := netnstest.Population{UnixPairs: 2, UDP: 1, TCPConns: 1}
 	for range extra {
-		startNetNSHelper(b, pop)
+		netnstest.Start(b, pop)
 	}
 	r := NewReader("/proc")
 	scan, err := r.Namespaces(nil)

@@ -244,13 +244,12 @@ func (o *Owner) add(c *Owner) {
 
 // readUnixPaths fills the UNIX path figures from the table at path.
 func (o *Owners) readUnixPaths(path string, top int) {
-	f, err := os.Open(path)
-	if err != nil {
-		o.Errors = append(o.Errors, &FileError{Path: path, Err: err})
-		return
-	}
-	defer f.Close()
-	counts, rows, err := tallyUnixPaths(path, f)
+	var counts map[string]*int64
+	var rows int64
+	err := streamFile(path, func(r io.Reader) (err error) {
+		counts, rows, err = tallyUnixPaths(path, r)
+		return err
+	})
 	if err != nil {
 		o.Errors = append(o.Errors, err)
 		return

@@ -51,8 +51,9 @@ func BenchmarkUnixPaths(b *testing.B) {
 	}
 }
 
-// BenchmarkScanOwners scans this host's processes; bench/owners.sh runs it
-// on a known load of 110,000 sockets, against ss and lsof.
+// BenchmarkScanOwners scans this host's processes; bench/owners.sh times the
+// same scan, with bench/ownerscan, on a known load of 110,000 sockets,
+// against ss and lsof.
 func BenchmarkScanOwners(b *testing.B) {
 	root := ProcRoot("")
 	var o *Owners

@@ -1,11 +1,8 @@
 package sockwatch
 
 import (
-	"bufio"
 	"bytes"
-	"errors"
 	"io"
-	"os"
 	"path/filepath"
 	"sync"
 
@@ -129,12 +126,7 @@ func (t *dnsTable) load(pidDir string) {
 }
 
 func readDNSInodes(path string, found func(inode uint64)) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return &FileError{Path: path, Err: err}
-	}
-	defer f.Close()
-	return parseDNSInodes(path, f, found)
+	return streamFile(path, func(r io.Reader) error { return parseDNSInodes(path, r, found) })
 }
 
 // parseDNSInodes streams a udp or udp6 table and calls found with the inode
@@ -143,34 +135,15 @@ func readDNSInodes(path string, found func(inode uint64)) error {
 //	sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ...
 //	 2: 0100007F:ADBB 3500007F:0035 01 00000000:00000000 00:00000000 00000000     0        0 517320 ...
 func parseDNSInodes(path string, r io.Reader, found func(inode uint64)) error {
-	br := tableReaders.Get().(*bufio.Reader)
-	br.Reset(r)
-	defer func() {
-		br.Reset(nil)
-		tableReaders.Put(br)
-	}()
 	var buf [16][]byte
-	for n := 1; ; n++ {
-		line, err := br.ReadSlice('\n')
-		if err == bufio.ErrBufferFull {
-			return lineErr(path, n, "line longer than %d bytes", br.Size())
-		}
-		if err != nil && err != io.EOF {
-			return &FileError{Path: path, Err: err}
-		}
-		if len(line) == 0 && err == io.EOF {
-			if n == 1 {
-				return &FileError{Path: path, Err: errors.New("empty")}
-			}
-			return nil
-		}
+	return streamLines(path, r, func(n int, line []byte) error {
 		if n == 1 {
 			if !bytes.Contains(line, []byte("rem_address")) && !bytes.Contains(line, []byte("remote_address")) {
 				return lineErr(path, n, "no header with rem_address")
 			}
-			continue
+			return nil
 		}
-		f := fields(bytes.TrimSuffix(line, []byte("\n")), buf[:])
+		f := fields(line, buf[:])
 		if len(f) < 10 {
 			return lineErr(path, n, "want at least 10 fields, got %d", len(f))
 		}
@@ -186,8 +159,6 @@ func parseDNSInodes(path string, r io.Reader, found func(inode uint64)) error {
 			}
 			found(uint64(inode))
 		}
-		if err == io.EOF {
-			return nil
-		}
-	}
+		return nil
+	})
 }

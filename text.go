@@ -1,9 +1,12 @@
 package sockwatch
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
+	"io"
 	"math"
+	"os"
 )
 
 // Helpers for the kernel's space-separated text tables. They work on the
@@ -23,6 +26,51 @@ func lines(data []byte, yield func(n int, line []byte) error) error {
 		}
 	}
 	return nil
+}
+
+// streamLines is lines for a table too big to read whole: it reads r (named
+// path in errors) through one of the tableReaders and yields each line
+// (without its newline, valid only during the call) with its 1-based number.
+// An empty r is an error, as is a line longer than the reader's buffer.
+func streamLines(path string, r io.Reader, yield func(n int, line []byte) error) error {
+	br := tableReaders.Get().(*bufio.Reader)
+	br.Reset(r)
+	defer func() {
+		br.Reset(nil)
+		tableReaders.Put(br)
+	}()
+	for n := 1; ; n++ {
+		line, err := br.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			return lineErr(path, n, "line longer than %d bytes", br.Size())
+		}
+		if err != nil && err != io.EOF {
+			return &FileError{Path: path, Err: err}
+		}
+		if len(line) == 0 && err == io.EOF {
+			if n == 1 {
+				return &FileError{Path: path, Err: errors.New("empty")}
+			}
+			return nil
+		}
+		if err := yield(n, bytes.TrimSuffix(line, []byte("\n"))); err != nil {
+			return err
+		}
+		if err == io.EOF {
+			return nil
+		}
+	}
+}
+
+// streamFile opens the file at path and gives it to parse, which reads it
+// before the file is closed. An error opening it is a FileError naming path.
+func streamFile(path string, parse func(io.Reader) error) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return &FileError{Path: path, Err: err}
+	}
+	defer f.Close()
+	return parse(f)
 }
 
 // fields splits line at runs of spaces and tabs into dst, which it returns.

@@ -3,7 +3,6 @@ package sockwatch
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"io"
 	"sync"
 )
@@ -13,8 +12,8 @@ import (
 // abstract name whose leading NUL is printed as "@").
 const unixPathMax = 108
 
-// tableReaders are the buffers of the streaming table parsers, reused: with
-// namespaces on, a gather reads one unix table per namespace.
+// tableReaders are the buffers of the streaming table parsers (streamLines),
+// reused: with namespaces on, a gather reads one unix table per namespace.
 var tableReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 64<<10) }}
 
 // countUnixPaths streams the unix table read from r (named path in errors)
@@ -37,74 +36,70 @@ var tableReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 6
 // Abstract names are printed with a leading "@", and the kernel prints their
 // NUL bytes as "@" too; a NUL found in the file is shown the same way.
 func countUnixPaths(path string, r io.Reader, bound func(path []byte)) (rows int64, err error) {
-	br := tableReaders.Get().(*bufio.Reader)
-	br.Reset(r)
-	defer func() {
-		br.Reset(nil)
-		tableReaders.Put(br)
-	}()
-	var buf [unixPathMax]byte
-	p := buf[:0]
-	inPath := false // the current row has a path, which the next line may continue
-	rowLine := 0    // the line the current row starts on
-	flush := func() error {
-		if !inPath {
-			return nil
-		}
-		if len(p) == 0 {
-			return lineErr(path, rowLine, "empty path after the inode")
-		}
-		bound(p)
-		return nil
+	u := unixPaths{path: path}
+	err = streamLines(path, r, func(n int, line []byte) error { return u.line(n, line, bound) })
+	if err == nil {
+		err = u.flush(bound)
 	}
-	for n := 1; ; n++ {
-		line, err := br.ReadSlice('\n')
-		if err == bufio.ErrBufferFull {
-			return 0, lineErr(path, n, "line longer than %d bytes", br.Size())
-		}
-		if err != nil && err != io.EOF {
-			return 0, &FileError{Path: path, Err: err}
-		}
-		if len(line) == 0 && err == io.EOF {
-			if n == 1 {
-				return 0, &FileError{Path: path, Err: errors.New("empty")}
-			}
-			break
-		}
-		line = bytes.TrimSuffix(line, []byte("\n"))
-		switch rest, hasPath, ok := unixRow(line); {
-		case n == 1:
-			if !bytes.HasPrefix(line, []byte("Num ")) {
-				return 0, lineErr(path, n, "no \"Num RefCount ...\" header")
-			}
-		case ok:
-			if err := flush(); err != nil {
-				return 0, err
-			}
-			rows++
-			rowLine = n
-			// An empty rest with a path is a path that starts with a
-			// newline: the next line must continue it.
-			if len(rest) > unixPathMax {
-				return 0, lineErr(path, n, "path longer than %d bytes", unixPathMax)
-			}
-			p = appendPath(buf[:0], rest)
-			inPath = hasPath
-		case !inPath:
-			return 0, lineErr(path, n, "not a row of the unix table (and no path before it to continue)")
-		case len(p)+1+len(line) > unixPathMax:
-			return 0, lineErr(path, n, "not a row of the unix table, and too long to continue the path of the row before it")
-		default:
-			p = appendPath(append(p, '\n'), line)
-		}
-		if err == io.EOF {
-			break
-		}
-	}
-	if err := flush(); err != nil {
+	if err != nil {
 		return 0, err
 	}
-	return rows, nil
+	return u.rows, nil
+}
+
+// unixPaths is the state of countUnixPaths between lines: a struct rather
+// than variables the line callback captures, each of which it would reach
+// through a pointer of its own, which made the parse a quarter slower.
+type unixPaths struct {
+	path    string
+	rows    int64
+	buf     [unixPathMax]byte
+	p       []byte // the current row's path so far, in buf
+	inPath  bool   // the current row has a path, which the next line may continue
+	rowLine int    // the line the current row starts on
+}
+
+// line reads line n of the table, passing the path of the row before it to
+// bound when the line starts a row.
+func (u *unixPaths) line(n int, line []byte, bound func(path []byte)) error {
+	switch rest, hasPath, ok := unixRow(line); {
+	case n == 1:
+		if !bytes.HasPrefix(line, []byte("Num ")) {
+			return lineErr(u.path, n, "no \"Num RefCount ...\" header")
+		}
+	case ok:
+		if err := u.flush(bound); err != nil {
+			return err
+		}
+		u.rows++
+		u.rowLine = n
+		// An empty rest with a path is a path that starts with a
+		// newline: the next line must continue it.
+		if len(rest) > unixPathMax {
+			return lineErr(u.path, n, "path longer than %d bytes", unixPathMax)
+		}
+		u.p = appendPath(u.buf[:0], rest)
+		u.inPath = hasPath
+	case !u.inPath:
+		return lineErr(u.path, n, "not a row of the unix table (and no path before it to continue)")
+	case len(u.p)+1+len(line) > unixPathMax:
+		return lineErr(u.path, n, "not a row of the unix table, and too long to continue the path of the row before it")
+	default:
+		u.p = appendPath(append(u.p, '\n'), line)
+	}
+	return nil
+}
+
+// flush passes the path of the current row, if it has one, to bound.
+func (u *unixPaths) flush(bound func(path []byte)) error {
+	if !u.inPath {
+		return nil
+	}
+	if len(u.p) == 0 {
+		return lineErr(u.path, u.rowLine, "empty path after the inode")
+	}
+	bound(u.p)
+	return nil
 }
 
 // appendPath appends s to p, NUL bytes shown as "@" as the kernel shows them.

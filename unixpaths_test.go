@@ -12,17 +12,19 @@ import (
 )
 
 // unixTable parses data and returns its row count and the count per path.
-func unixTable(t testing.TB, data []byte) (int64, map[string]int64, error) {
-	t.Helper()
+func unixTable(data []byte) (int64, map[string]int64, error) {
+	rows, paths, err := unixRows(data)
 	counts := make(map[string]int64)
-	rows, err := countUnixPaths("unix", bytes.NewReader(data), func(p []byte) { counts[string(p)]++ })
+	for _, p := range paths {
+		counts[string(p)]++
+	}
 	return rows, counts, err
 }
 
 func TestUnixPathsHostile(t *testing.T) {
 	data, err := os.ReadFile("testdata/unix-hostile/unix")
 	require.NoError(t, err)
-	rows, counts, err := unixTable(t, data)
+	rows, counts, err := unixTable(data)
 	require.NoError(t, err)
 	require.Equal(t, int64(26), rows)
 	require.Equal(t, map[string]int64{
@@ -47,7 +49,7 @@ func TestUnixPathsHostile(t *testing.T) {
 func TestUnixPathsCaptured(t *testing.T) {
 	data, err := os.ReadFile("testdata/unix-plain/unix")
 	require.NoError(t, err)
-	rows, counts, err := unixTable(t, data)
+	rows, counts, err := unixTable(data)
 	require.NoError(t, err)
 	require.Equal(t, int64(bytes.Count(data, []byte("\n"))-1), rows)
 	require.Empty(t, counts, "the captured table holds only unbound sockets")
@@ -58,7 +60,7 @@ func TestUnixPathsCaptured(t *testing.T) {
 func TestUnixPathsLive(t *testing.T) {
 	data, err := os.ReadFile("/proc/self/net/unix")
 	require.NoError(t, err)
-	rows, _, err := unixTable(t, data)
+	rows, _, err := unixTable(data)
 	require.NoError(t, err)
 	require.Equal(t, int64(bytes.Count(data, []byte("\n"))-1), rows)
 }
@@ -67,7 +69,7 @@ func TestUnixPathsNUL(t *testing.T) {
 	data := "Num       RefCount Protocol Flags    Type St Inode Path\n" +
 		"0000000000000000: 00000002 00000000 00000000 0001 03  1001 @a\x00b\n" +
 		"0000000000000000: 00000002 00000000 00000000 0001 03  1002 @a@b\n"
-	_, counts, err := unixTable(t, []byte(data))
+	_, counts, err := unixTable([]byte(data))
 	require.NoError(t, err)
 	require.Equal(t, map[string]int64{"@a@b": 2}, counts)
 }
@@ -76,7 +78,7 @@ func TestUnixPathsNoFinalNewline(t *testing.T) {
 	data := "Num       RefCount Protocol Flags    Type St Inode Path\n" +
 		"0000000000000000: 00000002 00000000 00000000 0001 03  1001 /a\n" +
 		"0000000000000000: 00000002 00000000 00000000 0001 03  1002 /a"
-	rows, counts, err := unixTable(t, []byte(data))
+	rows, counts, err := unixTable([]byte(data))
 	require.NoError(t, err)
 	require.Equal(t, int64(2), rows)
 	require.Equal(t, map[string]int64{"/a": 2}, counts)
@@ -101,7 +103,7 @@ func TestUnixPathsErrors(t *testing.T) {
 		{"line too long", head + strings.Repeat("x", 70<<10) + "\n", "unix:2: line longer than"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, _, err := unixTable(t, []byte(tc.data))
+			_, _, err := unixTable([]byte(tc.data))
 			require.Error(t, err)
 			require.Contains(t, err.Error(), tc.want)
 			var fe *FileError

@@ -1,7 +1,7 @@
 package sockwatch
 
 import (
-	"os"
+	"io"
 	"path/filepath"
 )
 
@@ -29,12 +29,11 @@ func (ns *NetNS) UnixSockets() (Num, error) { return countUnixRows(ns.NetDir) }
 // countUnixRows counts the rows of dir/unix.
 func countUnixRows(dir string) (Num, error) {
 	path := filepath.Join(dir, "unix")
-	f, err := os.Open(path)
-	if err != nil {
-		return Num{}, &FileError{Path: path, Err: err}
-	}
-	defer f.Close()
-	rows, err := countUnixPaths(path, f, func([]byte) {})
+	var rows int64
+	err := streamFile(path, func(r io.Reader) (err error) {
+		rows, err = countUnixPaths(path, r, func([]byte) {})
+		return err
+	})
 	if err != nil {
 		return Num{}, err
 	}

@@ -4,7 +4,6 @@ package drills
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -58,15 +57,8 @@ func (n *drillNS) Check(w where, args ...string) checkResult {
 	n.t.Helper()
 	bin := testenv.Build(n.t, "./cmd/check_sockwatch")
 	cmd := n.command(w, bin, append([]string{"--proc-root", n.Root}, args...)...)
-	out, err := cmd.Output()
-	r := checkResult{Output: string(out)}
-	var exit *exec.ExitError
-	switch {
-	case errors.As(err, &exit):
-		r.Exit = exit.ExitCode()
-	case err != nil:
-		require.NoError(n.t, err, "running %s", cmd)
-	}
+	out, _, code := testenv.Run(n.t, cmd)
+	r := checkResult{Exit: code, Output: out}
 	first, _, _ := strings.Cut(r.Output, "\n")
 	rest, ok := strings.CutPrefix(first, "SOCKWATCH ")
 	require.True(n.t, ok, "first line %q", first)
@@ -74,6 +66,7 @@ func (n *drillNS) Check(w where, args ...string) checkResult {
 	require.Equal(n.t, exitStates[r.Exit], r.State, "exit code %d disagrees with the first line:\n%s", r.Exit, r.Output)
 	_, perf, ok := strings.Cut(first, " | ")
 	require.True(n.t, ok, "no perfdata on the first line %q", first)
+	var err error
 	r.Perf, err = parsePerfdata(perf)
 	require.NoError(n.t, err, "perfdata of %q", first)
 	return r

@@ -68,7 +68,8 @@ func TestUnixSocketLeak(t *testing.T) {
 }
 
 // otherSockets is numothersock as the kernel's sockstat gives it in a
-// namespace without beancounters: every socket but TCP ones.
+// namespace without beancounters: every socket but TCP ones. The drill opens
+// no IPv6 sockets, so sockstat6's TCP6 count is left out.
 func otherSockets(k kernelTable) int64 {
-	return k["sockets.used"] - k["TCP.inuse"] - k["TCP6.inuse"]
+	return k["sockets.used"] - k["TCP.inuse"]
 }

@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -24,10 +23,8 @@ import (
 // loopback with all of its state in a temporary directory, so that the test
 // neither needs nor disturbs the system service.
 type influxd struct {
-	URL  string // http://127.0.0.1:port
-	cmd  *exec.Cmd
-	done chan error
-	log  string
+	*process
+	URL string // http://127.0.0.1:port
 }
 
 // The server's configuration: every listener but HTTP off, no usage
@@ -83,23 +80,12 @@ func startInfluxd(t *testing.T) *influxd {
 	conf := filepath.Join(dir, "influxdb.conf")
 	require.NoError(t, os.WriteFile(conf, fmt.Appendf(nil, influxdConfig, rpcPort, dir, httpPort), 0o644))
 
-	s := &influxd{URL: fmt.Sprintf("http://127.0.0.1:%d", httpPort), done: make(chan error, 1), log: filepath.Join(dir, "influxd.log")}
-	logf, err := os.Create(s.log)
-	require.NoError(t, err)
-	defer logf.Close()
-	s.cmd = exec.Command(bin, "run", "-config", conf)
-	s.cmd.Stdout, s.cmd.Stderr = logf, logf
+	cmd := exec.Command(bin, "run", "-config", conf)
 	// The package's environment file can set INFLUXDB_* overrides; the
 	// test's configuration must be the only one.
-	s.cmd.Env = withoutPrefix(os.Environ(), "INFLUXDB_")
-	require.NoError(t, s.cmd.Start())
-	go func() { s.done <- s.cmd.Wait() }()
-	t.Cleanup(func() {
-		if s.cmd.ProcessState == nil {
-			s.cmd.Process.Kill()
-			<-s.done
-		}
-	})
+	cmd.Env = withoutPrefix(os.Environ(), "INFLUXDB_")
+	s := &influxd{process: startProcess(t, "influxd", cmd, filepath.Join(dir, "influxd.log")),
+		URL: fmt.Sprintf("http://127.0.0.1:%d", httpPort)}
 
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -119,24 +105,6 @@ func startInfluxd(t *testing.T) *influxd {
 		time.Sleep(100 * time.Millisecond)
 	}
 	return s
-}
-
-// stop stops the server with SIGTERM, as its service does, and requires a
-// clean exit.
-func (s *influxd) stop(t *testing.T) {
-	t.Helper()
-	require.NoError(t, s.cmd.Process.Signal(syscall.SIGTERM))
-	select {
-	case err := <-s.done:
-		require.NoError(t, err, "influxd did not exit cleanly\n%s", s.logText())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("influxd did not stop within 30s of SIGTERM\n%s", s.logText())
-	}
-}
-
-func (s *influxd) logText() string {
-	data, _ := os.ReadFile(s.log)
-	return string(data)
 }
 
 // queryResult is the JSON answer of InfluxDB 1.x's /query to one statement.

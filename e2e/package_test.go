@@ -3,8 +3,6 @@
 package e2e
 
 import (
-	"bytes"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -35,19 +33,9 @@ func runMake(t *testing.T, args ...string) {
 // status line and an exit code of OK, WARNING or CRITICAL.
 func requireCheckRuns(t *testing.T, check string) {
 	t.Helper()
-	cmd := exec.Command(check)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	code := 0
-	var exit *exec.ExitError
-	if errors.As(err, &exit) {
-		code = exit.ExitCode()
-	} else {
-		require.NoError(t, err, "running %s", check)
-	}
-	require.Containsf(t, []int{0, 1, 2}, code, "%s exit code; stdout:\n%s\nstderr:\n%s", check, stdout.String(), stderr.String())
-	first, _, _ := strings.Cut(stdout.String(), "\n")
+	stdout, stderr, code := testenv.Run(t, exec.Command(check))
+	require.Containsf(t, []int{0, 1, 2}, code, "%s exit code; stdout:\n%s\nstderr:\n%s", check, stdout, stderr)
+	first, _, _ := strings.Cut(stdout, "\n")
 	require.Regexp(t, checkStatusLine, first)
 }
 

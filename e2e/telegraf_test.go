@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
@@ -20,9 +19,7 @@ import (
 // telegraf is a real Telegraf running inputs.execd -> telegraf-sockwatch ->
 // outputs.influxdb.
 type telegraf struct {
-	cmd  *exec.Cmd
-	done chan error
-	log  string
+	*process
 }
 
 // The agent collects and flushes every second so that a few intervals take a
@@ -92,21 +89,7 @@ func startTelegraf(t *testing.T, server *influxd) *telegraf {
 	require.NoError(t, os.WriteFile(conf, fmt.Appendf(nil, telegrafConfig,
 		e2eHost, server.URL, database, plugin, hostConf, fixtureConf, fixtureHost), 0o644))
 
-	s := &telegraf{done: make(chan error, 1), log: filepath.Join(dir, "telegraf.log")}
-	logf, err := os.Create(s.log)
-	require.NoError(t, err)
-	defer logf.Close()
-	s.cmd = exec.Command(tg, "--config", conf)
-	s.cmd.Stdout, s.cmd.Stderr = logf, logf
-	require.NoError(t, s.cmd.Start())
-	go func() { s.done <- s.cmd.Wait() }()
-	t.Cleanup(func() {
-		if s.cmd.ProcessState == nil {
-			s.cmd.Process.Kill()
-			<-s.done
-		}
-	})
-	return s
+	return &telegraf{startProcess(t, "telegraf", exec.Command(tg, "--config", conf), filepath.Join(dir, "telegraf.log"))}
 }
 
 // waitPoints waits until the server holds at least n points of the sockwatch
@@ -140,18 +123,7 @@ func (s *telegraf) waitPoints(t *testing.T, server *influxd, n int, timeout time
 // a clean exit.
 func (s *telegraf) stop(t *testing.T) {
 	t.Helper()
-	require.NoError(t, s.cmd.Process.Signal(syscall.SIGTERM))
-	select {
-	case err := <-s.done:
-		require.NoError(t, err, "telegraf did not exit cleanly\n%s", s.logText())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("telegraf did not stop within 30s of SIGTERM\n%s", s.logText())
-	}
+	s.process.stop(t)
 	// Errors of the plugin (its stderr) and of the output are logged as E!.
 	require.NotRegexp(t, `(?m)^\S+ E! `, s.logText(), "telegraf logged errors")
-}
-
-func (s *telegraf) logText() string {
-	data, _ := os.ReadFile(s.log)
-	return string(data)
 }

@@ -43,6 +43,7 @@ func Check(cfg *Config) *Result {
 		return &Result{State: Unknown, Summary: "cannot read socket statistics: " + err.Error()}
 	}
 	c := &checker{cfg: cfg, reader: reader, snap: snap, now: time.Now()}
+	c.advice = counterAdvice(snap)
 	c.loadState()
 	c.gauges()
 	c.counters()
@@ -60,6 +61,8 @@ type checker struct {
 	now    time.Time
 	items  []*item
 	notes  []string // long output lines that are not metrics
+	// advice is the host's advice of each counter by label.
+	advice map[string]string
 
 	statePath string           // "" when no state file can be used
 	prev      *stateData       // the last run's baseline; nil without one
@@ -73,10 +76,8 @@ func (c *checker) gauges() {
 		if !c.cfg.selected(it.metric) {
 			return
 		}
-		if d := defaults[it.metric]; it.defWarn == nil && d.warn != "" && d.warn != pressureLine {
-			w, _ := ParseThreshold(d.warn)
-			cr, _ := ParseThreshold(d.crit)
-			it.defWarn, it.defCrit = &w, &cr
+		if d := parsedDefaults[it.metric]; it.defWarn == nil && d.warn != nil {
+			it.defWarn, it.defCrit = d.warn, d.crit
 		}
 		it.perfdata = true
 		it.evaluate(c.cfg.Warn, c.cfg.Crit)
@@ -101,9 +102,8 @@ func (c *checker) gauges() {
 			limit: maxBytes, limitName: m.metric + " max", max: maxBytes,
 			advice: memAdvice(s, m.metric, m.used, m.minPages, m.pressPages, m.maxPages)}
 		if press := s.PagesToBytes(m.pressPages); press.Known && maxBytes.Known {
-			crit, _ := ParseThreshold(defaults[m.metric].crit)
 			it.defWarn = &Threshold{Range: Range{End: float64(press.Value)}, text: "pressure line " + formatBytes(press.Value)}
-			it.defCrit = &crit
+			it.defCrit = parsedDefaults[m.metric].crit
 		}
 		add(it)
 	}
@@ -143,7 +143,7 @@ func (c *checker) numOtherSock(add func(*item)) {
 		if b.ID != own.ID {
 			it.perfdata = it.state != OK
 		}
-		c.failcnt(b, it.label)
+		c.failcnt(b, it)
 	}
 }
 

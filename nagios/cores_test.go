@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/sockwatch/sockwatch/internal/testenv"
 )
 
 // icinga2Validate writes a minimal Icinga 2 configuration that includes the
@@ -55,7 +57,7 @@ object Service "sockets" {
 }
 
 func TestIcinga2Config(t *testing.T) {
-	conf := filepath.Join(moduleNagios(t), "icinga2", "sockwatch.conf")
+	conf := filepath.Join(testenv.ModuleRoot(t), "nagios", "icinga2", "sockwatch.conf")
 	ok, out := icinga2Validate(t, conf)
 	require.True(t, ok, out)
 	require.Contains(t, out, "Finished validating the configuration file(s).")
@@ -172,7 +174,7 @@ define service {
 }
 
 func TestNagios4Config(t *testing.T) {
-	commands := filepath.Join(moduleNagios(t), "nagios4", "sockwatch.cfg")
+	commands := filepath.Join(testenv.ModuleRoot(t), "nagios", "nagios4", "sockwatch.cfg")
 	ok, out := nagios4Validate(t, commands)
 	require.True(t, ok, out)
 	require.Contains(t, out, "Total Warnings: 0")
@@ -193,7 +195,7 @@ func TestConfigCommandLines(t *testing.T) {
 	samples := map[string]string{"$ARG1$": "-w orphans=15% --top 2", "$ARG2$": "95%"}
 	var lines []string
 	nagiosCmd := regexp.MustCompile(`^\s*command_line\s+(\S*/check_sockwatch\b.*)$`)
-	for _, line := range readLines(t, filepath.Join(moduleNagios(t), "nagios4", "sockwatch.cfg")) {
+	for _, line := range readLines(t, filepath.Join(testenv.ModuleRoot(t), "nagios", "nagios4", "sockwatch.cfg")) {
 		if m := nagiosCmd.FindStringSubmatch(line); m != nil {
 			l := m[1]
 			if strings.Contains(l, "=$ARG1$") {
@@ -208,7 +210,7 @@ func TestConfigCommandLines(t *testing.T) {
 	require.Len(t, lines, 4, "the Nagios commands running check_sockwatch")
 	nrpeCmd := regexp.MustCompile(`^command\[\w+\]=(.*)$`)
 	n := 0
-	for _, line := range readLines(t, filepath.Join(moduleNagios(t), "nrpe", "sockwatch.cfg")) {
+	for _, line := range readLines(t, filepath.Join(testenv.ModuleRoot(t), "nagios", "nrpe", "sockwatch.cfg")) {
 		if m := nrpeCmd.FindStringSubmatch(line); m != nil {
 			lines = append(lines, m[1])
 			n++
@@ -227,13 +229,6 @@ func TestConfigCommandLines(t *testing.T) {
 		require.NotEqual(t, 3, o.code, "%s\n%s", l, o.all)
 		require.NotEmpty(t, o.perf, "%s\n%s", l, o.all)
 	}
-}
-
-func moduleNagios(t *testing.T) string {
-	t.Helper()
-	wd, err := os.Getwd()
-	require.NoError(t, err)
-	return wd
 }
 
 func readLines(t *testing.T, path string) []string {

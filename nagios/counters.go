@@ -11,14 +11,12 @@ import (
 // when it grew since the last run, which needs the state file's baseline; a
 // counter that went down (a reboot) only starts a new baseline.
 func (c *checker) counters() {
-	values := counterValues(&c.snap.Counters)
-	advice := c.counterAdvice()
 	for _, spec := range counterSpecs {
 		if !c.cfg.counterSelected(spec) {
 			continue
 		}
 		it := &item{metric: spec.metrics[0], label: spec.label, what: spec.label, uom: UOMCounter,
-			value: values[spec.label], counter: true, perfdata: true, advice: spec.why + "; " + advice[spec.label]}
+			value: spec.value(&c.snap.Counters), counter: true, perfdata: true, advice: spec.why + "; " + c.advice[spec.label]}
 		c.growth(it, spec.label, spec.state)
 		c.items = append(c.items, it)
 	}
@@ -34,18 +32,8 @@ func (c *Config) counterSelected(spec counterSpec) bool {
 	return false
 }
 
-// counterValues are the counters of counterSpecs by label.
-func counterValues(c *sockwatch.Counters) map[string]sockwatch.Num {
-	return map[string]sockwatch.Num{
-		"tcp_abort_on_memory":  c.TCPAbortOnMemory,
-		"tcp_memory_pressures": c.TCPMemoryPressures,
-		"tcp_tw_overflow":      c.TCPTimeWaitOverflow,
-	}
-}
-
 // counterAdvice is the advice of each counter by label: the host's limits.
-func (c *checker) counterAdvice() map[string]string {
-	s := c.snap
+func counterAdvice(s *sockwatch.Snapshot) map[string]string {
 	mem := memAdvice(s, mTCPMem, s.TCPMemBytes(), s.Limits.TCPMemMinPages, s.Limits.TCPMemPressurePages, s.Limits.TCPMemMaxPages)
 	return map[string]string{
 		"tcp_abort_on_memory":  orphansAdvice(s.Sockstat.TCPOrphan) + "; and " + mem,
@@ -61,12 +49,13 @@ func twOverflowAdvice(limit sockwatch.Num) string {
 	return fmt.Sprintf("raise net.ipv4.tcp_max_tw_buckets (now %d, full at times) to at least %d", limit.Value, 2*limit.Value)
 }
 
-// failcnt adds the failcnt of a container's numothersock: it grows each time
-// the kernel refused that container a socket.
-func (c *checker) failcnt(b sockwatch.Beancounter, label string) {
-	it := &item{metric: mNumOtherSock, label: label + "_failcnt", what: "container " + b.ID + " numothersock failcnt",
-		uom: UOMCounter, value: num(b.FailCnt), counter: true, perfdata: label == mNumOtherSock,
-		advice: "the kernel refused sockets to container " + b.ID + "; " + beancounterAdvice(b)}
+// failcnt adds the failcnt of a container's numothersock, whose item bc
+// gives its label and advice: it grows each time the kernel refused that
+// container a socket.
+func (c *checker) failcnt(b sockwatch.Beancounter, bc *item) {
+	it := &item{metric: mNumOtherSock, label: bc.label + "_failcnt", what: "container " + b.ID + " numothersock failcnt",
+		uom: UOMCounter, value: num(b.FailCnt), counter: true, perfdata: bc.label == mNumOtherSock,
+		advice: "the kernel refused sockets to container " + b.ID + "; " + bc.advice}
 	c.growth(it, "failcnt_numothersock_"+b.ID, Critical)
 	c.items = append(c.items, it)
 }

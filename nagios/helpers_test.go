@@ -1,8 +1,6 @@
 package nagios_test
 
 import (
-	"errors"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -35,7 +33,7 @@ func checkAs(t *testing.T, cred *syscall.Credential, env []string, args ...strin
 	t.Helper()
 	bin := testenv.Build(t, "./cmd/check_sockwatch")
 	if cred != nil {
-		bin = publicCopy(t, bin)
+		bin = testenv.PublicCopy(t, bin)
 	}
 	cmd := exec.Command(bin, args...)
 	for _, e := range os.Environ() {
@@ -47,36 +45,13 @@ func checkAs(t *testing.T, cred *syscall.Credential, env []string, args ...strin
 	if cred != nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	code := 0
-	var exit *exec.ExitError
-	if errors.As(err, &exit) {
-		code = exit.ExitCode()
-	} else {
-		require.NoError(t, err)
-	}
-	require.Empty(t, stderr.String(), "the check writes nothing to stderr")
-	o := output{code: code, all: string(out)}
-	lines := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
+	out, stderr, code := testenv.Run(t, cmd)
+	require.Empty(t, stderr, "the check writes nothing to stderr")
+	o := output{code: code, all: out}
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
 	o.first, o.perf, _ = strings.Cut(lines[0], " | ")
 	o.long = lines[1:]
 	return o
-}
-
-// publicCopy copies the binary where another user can run it: the build
-// cache is under root's home.
-func publicCopy(t *testing.T, bin string) string {
-	t.Helper()
-	dir := t.TempDir()
-	require.NoError(t, os.Chmod(dir, 0o755))
-	require.NoError(t, os.Chmod(filepath.Dir(dir), 0o755))
-	data, err := os.ReadFile(bin)
-	require.NoError(t, err)
-	dst := filepath.Join(dir, filepath.Base(bin))
-	require.NoError(t, os.WriteFile(dst, data, 0o755))
-	return dst
 }
 
 // perfItems splits perfdata at the spaces between items (not those inside
@@ -102,30 +77,11 @@ func perfItems(perf string) []string {
 	return items
 }
 
-// copyTree copies a fixture directory so that a test can change it, with
-// directories 0755 and files 0644 so that another user can read it.
+// copyTree copies a fixture directory so that a test can change it, where
+// another user can read it.
 func copyTree(t *testing.T, src string) string {
 	t.Helper()
-	dst := t.TempDir()
-	require.NoError(t, os.Chmod(dst, 0o755))
-	require.NoError(t, os.Chmod(filepath.Dir(dst), 0o755))
-	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, path)
-		target := filepath.Join(dst, rel)
-		if d.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(target, data, 0o644)
-	})
-	require.NoError(t, err)
-	return dst
+	return testenv.CopyTree(t, src, testenv.Everyone)
 }
 
 // fixture is the path of a scenario of the module's testdata.

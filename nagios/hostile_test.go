@@ -3,7 +3,6 @@ package nagios_test
 import (
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -43,12 +42,8 @@ func TestHostileCtids(t *testing.T) {
 	// tw (this tree has no file-nr nor netstat), and every container.
 	require.Len(t, items, 7+len(ctids), o.perf)
 
-	cmd := exec.Command("perl", filepath.Join("testdata", "perfparse.pl"))
-	cmd.Stdin = strings.NewReader(o.perf + "\n")
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	stdout, err := cmd.Output()
-	require.NoError(t, err, stderr.String())
+	stdout, stderr, err := perfparse(o.perf + "\n")
+	require.NoError(t, err, stderr)
 	var got []perlItem
 	require.NoError(t, json.Unmarshal(stdout, &got))
 	require.Len(t, got, len(items), "Perl read %d items from %q", len(got), o.perf)

@@ -1,5 +1,7 @@
 package nagios
 
+import "github.com/sockwatch/sockwatch"
+
 // Metric names, as -w, -c and --only take them; each is also the label of
 // its performance data.
 const (
@@ -32,15 +34,19 @@ type counterSpec struct {
 	metrics []string
 	state   State
 	why     string
+	value   func(*sockwatch.Counters) sockwatch.Num
 }
 
 var counterSpecs = []counterSpec{
 	{"tcp_abort_on_memory", []string{mOrphans, mTCPMem}, Critical,
-		"TCPAbortOnMemory: the kernel reset connections for lack of TCP memory or orphan slots"},
+		"TCPAbortOnMemory: the kernel reset connections for lack of TCP memory or orphan slots",
+		func(c *sockwatch.Counters) sockwatch.Num { return c.TCPAbortOnMemory }},
 	{"tcp_memory_pressures", []string{mTCPMem}, Warning,
-		"TCPMemoryPressures: TCP entered memory pressure and shrank its buffers"},
+		"TCPMemoryPressures: TCP entered memory pressure and shrank its buffers",
+		func(c *sockwatch.Counters) sockwatch.Num { return c.TCPMemoryPressures }},
 	{"tcp_tw_overflow", []string{mTW}, Warning,
-		"TCPTimeWaitOverflow: TIME_WAIT sockets were destroyed early, tcp_max_tw_buckets was full"},
+		"TCPTimeWaitOverflow: TIME_WAIT sockets were destroyed early, tcp_max_tw_buckets was full",
+		func(c *sockwatch.Counters) sockwatch.Num { return c.TCPTimeWaitOverflow }},
 }
 
 // pressureLine is the default warning of tcp_mem and udp_mem: their
@@ -68,4 +74,39 @@ var defaults = map[string]struct{ warn, crit, why string }{
 			" kernel limit: no default, performance data only."},
 	mSocketsUsed: {"", "",
 		"no default: sockets have no limit of their own (fs.file-max bounds them); performance data only."},
+}
+
+// defaultThreshold is a metric's defaults parsed: warn is nil for the
+// pressure line, which the check sets per run from the limits it reads.
+type defaultThreshold struct{ warn, crit *Threshold }
+
+// parsedDefaults is the defaults table parsed once; metrics without a
+// default are absent. The items share its thresholds, which nothing
+// modifies: resolve copies them.
+var parsedDefaults = parseDefaults()
+
+func parseDefaults() map[string]defaultThreshold {
+	out := map[string]defaultThreshold{}
+	for m, d := range defaults {
+		if d.warn == "" {
+			continue
+		}
+		var def defaultThreshold
+		if d.warn != pressureLine {
+			w := mustParseThreshold(d.warn)
+			def.warn = &w
+		}
+		cr := mustParseThreshold(d.crit)
+		def.crit = &cr
+		out[m] = def
+	}
+	return out
+}
+
+func mustParseThreshold(s string) Threshold {
+	t, err := ParseThreshold(s)
+	if err != nil {
+		panic("nagios: default threshold: " + err.Error())
+	}
+	return t
 }

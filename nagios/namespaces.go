@@ -22,7 +22,6 @@ func (c *checker) namespaces() {
 		return
 	}
 	warn, crit := c.nsThresholds(c.cfg.Warn, "-w"), c.nsThresholds(c.cfg.Crit, "-c")
-	advice := c.counterAdvice()
 	evaluated, unnamed := 0, 0
 	for i := range scan.Namespaces {
 		ns := &scan.Namespaces[i]
@@ -51,15 +50,20 @@ func (c *checker) namespaces() {
 			it.perfdata = it.state != OK
 			c.items = append(c.items, it)
 		}
-		values := counterValues(&ns.Counters)
-		advice["tcp_tw_overflow"] = "raise the namespace's own net.ipv4.tcp_max_tw_buckets, from inside it: " +
+		twAdvice := "raise the namespace's own net.ipv4.tcp_max_tw_buckets, from inside it: " +
 			enter + " sysctl net.ipv4.tcp_max_tw_buckets"
 		for _, spec := range counterSpecs {
 			if !c.cfg.counterSelected(spec) {
 				continue
 			}
+			// tcp_max_tw_buckets is the namespace's own; the other
+			// counters keep the host's advice.
+			advice := c.advice[spec.label]
+			if spec.label == "tcp_tw_overflow" {
+				advice = twAdvice
+			}
 			it := &item{metric: spec.metrics[0], label: spec.label + "_ns" + id, what: name + " " + spec.label,
-				uom: UOMCounter, value: values[spec.label], counter: true, advice: spec.why + "; " + advice[spec.label]}
+				uom: UOMCounter, value: spec.value(&ns.Counters), counter: true, advice: spec.why + "; " + advice}
 			c.growth(it, "netns_"+id+"_"+spec.label, spec.state)
 			it.perfdata = it.state != OK
 			c.items = append(c.items, it)

@@ -2,7 +2,6 @@ package nagios_test
 
 import (
 	"encoding/json"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -12,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sockwatch/sockwatch/internal/netnstest"
+	"github.com/sockwatch/sockwatch/internal/testenv"
 )
 
 func init() { netnstest.Main() }
@@ -71,37 +71,6 @@ func TestNamespacesFixture(t *testing.T) {
 	require.NotContains(t, o.all, "namespaces:")
 }
 
-// copyLinks copies a fixture tree as it is, symbolic links included (the
-// net directories of processes sharing a namespace are links).
-func copyLinks(t *testing.T, src string) string {
-	t.Helper()
-	dst := t.TempDir()
-	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, path)
-		target := filepath.Join(dst, rel)
-		switch {
-		case d.Type()&fs.ModeSymlink != 0:
-			link, err := os.Readlink(path)
-			if err != nil {
-				return err
-			}
-			return os.Symlink(link, target)
-		case d.IsDir():
-			return os.MkdirAll(target, 0o755)
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(target, data, 0o644)
-	})
-	require.NoError(t, err)
-	return dst
-}
-
 // stateCounters are the counters a state file keeps.
 func stateCounters(t *testing.T, path string) map[string]int64 {
 	t.Helper()
@@ -117,7 +86,7 @@ func stateCounters(t *testing.T, path string) map[string]int64 {
 // gone, and a new namespace starts without one.
 func TestNamespacesCounterGrowth(t *testing.T) {
 	src := fixture(t, "netns-containers")
-	root := copyLinks(t, src)
+	root := testenv.CopyTree(t, src, testenv.Owner)
 	netstat := filepath.Join(root, "812", "net", "netstat")
 	state := filepath.Join(t.TempDir(), "state.json")
 	run := func() output {

@@ -19,14 +19,6 @@ func Int(v int64) Number { return Number{i: v} }
 // Float returns a Number with a fraction.
 func Float(v float64) Number { return Number{f: v, float: true} }
 
-// Float64 returns n as a float64, rounded for integers beyond 2^53.
-func (n Number) Float64() float64 {
-	if n.float {
-		return n.f
-	}
-	return float64(n.i)
-}
-
 func (n Number) String() string {
 	if n.float {
 		return FormatNumber(n.f)

@@ -65,13 +65,9 @@ func TestPerfdataMonitoringPlugin(t *testing.T) {
 		"-c", "sockets_used=-5.5:1000.25", "-w", "tcp_mem=@~:1", "-c", "udp_mem=0.5%:")
 	add() // this host
 
-	cmd := exec.Command("perl", filepath.Join("testdata", "perfparse.pl"))
-	cmd.Stdin = strings.NewReader(strings.Join(perfs, "\n") + "\n")
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	stdout, err := cmd.Output()
-	require.NoError(t, err, stderr.String())
-	require.Empty(t, stderr.String())
+	stdout, stderr, err := perfparse(strings.Join(perfs, "\n") + "\n")
+	require.NoError(t, err, stderr)
+	require.Empty(t, stderr)
 
 	sc := bufio.NewScanner(strings.NewReader(string(stdout)))
 	sc.Buffer(nil, 1<<20)
@@ -88,6 +84,17 @@ func TestPerfdataMonitoringPlugin(t *testing.T) {
 	}
 	require.Equal(t, len(perfs), countLines(stdout))
 	require.Greater(t, n, 100, "items compared")
+}
+
+// perfparse runs testdata/perfparse.pl on input, lines of performance
+// data: it prints Perl's reading of each as a line of JSON.
+func perfparse(input string) (stdout []byte, stderr string, err error) {
+	cmd := exec.Command("perl", filepath.Join("testdata", "perfparse.pl"))
+	cmd.Stdin = strings.NewReader(input)
+	var errOut strings.Builder
+	cmd.Stderr = &errOut
+	stdout, err = cmd.Output()
+	return stdout, errOut.String(), err
 }
 
 func countLines(b []byte) int { return strings.Count(string(b), "\n") }

@@ -111,8 +111,13 @@ func safeStatePath(path string) (string, error) {
 	case fi.Mode().Perm()&0o022 != 0:
 		return "", fmt.Errorf("%s is writable by group or others (want 0700)", dir)
 	}
-	if err := safeAncestors(filepath.Dir(abs)); err != nil {
-		return "", err
+	// The path as given is walked only when links made it differ from dir:
+	// otherwise that walk would be dir, which passed the stricter test
+	// above, then the same ancestors as the walk from dir's parent.
+	if dir != filepath.Dir(abs) {
+		if err := safeAncestors(filepath.Dir(abs)); err != nil {
+			return "", err
+		}
 	}
 	if err := safeAncestors(filepath.Dir(dir)); err != nil {
 		return "", err

@@ -112,10 +112,7 @@ func load(s *shim.Shim, configFile string) error {
 
 // bound wraps the shim's input in a gather timeout.
 func bound(s *shim.Shim, timeout time.Duration) telegraf.Input {
-	what := "gathering"
-	if in, ok := s.Input.(*sockwatch.Sockwatch); ok {
-		what = "reading " + core.ProcRoot(in.ProcRoot)
-	}
+	what := "reading " + core.ProcRoot(s.Input.(*sockwatch.Sockwatch).ProcRoot)
 	return &boundedInput{Input: s.Input, maker: s, timeout: timeout, what: what}
 }
 
@@ -123,12 +120,15 @@ func bound(s *shim.Shim, timeout time.Duration) telegraf.Input {
 // stdout. It returns the exit code: 1 if the gather reported any error (on
 // stderr), the metrics it did produce being printed all the same.
 func runOnce(s *shim.Shim, stdout, stderr io.Writer) int {
-	metrics, failed := gatherOnce(s, s.Input, stderr)
-	if err := writeMetrics(stdout, metrics); err != nil {
+	g := collect(s, s.Input)
+	for _, err := range g.errs {
+		fmt.Fprintf(stderr, "telegraf-sockwatch: %v\n", err)
+	}
+	if err := writeMetrics(stdout, g.metrics); err != nil {
 		fmt.Fprintf(stderr, "telegraf-sockwatch: %v\n", err)
 		return 1
 	}
-	if failed {
+	if len(g.errs) > 0 {
 		return 1
 	}
 	return 0

@@ -37,8 +37,7 @@ type gathered struct {
 	errs    []error
 }
 
-// errorAccumulator keeps the errors of a gather for the caller's
-// accumulator.
+// errorAccumulator keeps the errors of a gather for the caller.
 type errorAccumulator struct {
 	telegraf.Accumulator
 	errs []error
@@ -48,6 +47,29 @@ func (a *errorAccumulator) AddError(err error) {
 	if err != nil {
 		a.errs = append(a.errs, err)
 	}
+}
+
+// collect runs one Gather of in on an accumulator of its own (Telegraf's,
+// as the shim uses it) and returns what the gather produced: its metrics,
+// and its errors, the one Gather returned included.
+func collect(maker agent.MetricMaker, in telegraf.Input) gathered {
+	ch := make(chan telegraf.Metric, 64)
+	var g gathered
+	collected := make(chan struct{})
+	go func() {
+		for m := range ch {
+			g.metrics = append(g.metrics, m)
+		}
+		close(collected)
+	}()
+	own := &errorAccumulator{Accumulator: agent.NewAccumulator(maker, ch)}
+	if err := in.Gather(own); err != nil {
+		own.AddError(err)
+	}
+	close(ch)
+	<-collected
+	g.errs = own.errs
+	return g
 }
 
 func (b *boundedInput) Gather(acc telegraf.Accumulator) error {
@@ -62,23 +84,7 @@ func (b *boundedInput) Gather(acc telegraf.Accumulator) error {
 	go func() {
 		// The gather writes to an accumulator of its own, so that one that
 		// returns after being abandoned has no one to write to.
-		ch := make(chan telegraf.Metric, 64)
-		var g gathered
-		collected := make(chan struct{})
-		go func() {
-			for m := range ch {
-				g.metrics = append(g.metrics, m)
-			}
-			close(collected)
-		}()
-		own := &errorAccumulator{Accumulator: agent.NewAccumulator(b.maker, ch)}
-		own.SetPrecision(time.Nanosecond)
-		if err := b.Input.Gather(own); err != nil {
-			own.AddError(err)
-		}
-		close(ch)
-		<-collected
-		g.errs = own.errs
+		g := collect(b.maker, b.Input)
 		b.running.Store(nil)
 		done <- g
 	}()

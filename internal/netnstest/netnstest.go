@@ -1,12 +1,12 @@
 // Package netnstest holds known socket populations in private network
-// namespaces for the live tests of the Telegraf input and the check: helper
-// processes that are the test binary itself, re-executed under unshare. A
-// test package dispatches them by calling Main from an init function, before
-// its tests run.
+// namespaces for the live tests of the reader, the Telegraf input and the
+// check: helper processes that are the test binary itself, re-executed under
+// unshare. A test package dispatches them by calling Main from an init
+// function, before its tests run. It imports no sockwatch package, so that
+// sockwatch's own tests may use it.
 package netnstest
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -25,6 +25,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/sockwatch/sockwatch/internal/testenv"
 )
 
 const (
@@ -37,17 +39,20 @@ const (
 
 // Population is a set of sockets a helper opens in its new namespace.
 type Population struct {
-	UnixPairs int // socketpairs: 2 UNIX sockets each
-	UDP       int // bound UDP sockets
-	TCPConns  int // loopback connections to one listener: 2 sockets each, plus the listener
+	UnixPairs int  // socketpairs: 2 UNIX sockets each
+	UDP       int  // bound UDP sockets
+	TCPConns  int  // loopback connections to one listener: 2 sockets each, plus the listener
+	TCP6      int  // TCPv6 listeners
+	TimeWait  int  // connections closed by the client: TIME_WAIT buckets, no sockets
+	UDPDrops  bool // flood the first UDP socket, past a tiny receive buffer, from the second
 }
 
 // SocketsUsed is the namespace's sockstat "sockets: used" once p is open.
-func (p Population) SocketsUsed() int64 { return int64(2*p.UnixPairs+p.UDP) + p.TCPInUse() }
+func (p Population) SocketsUsed() int64 { return int64(2*p.UnixPairs+p.UDP+p.TCP6) + p.TCPInUse() }
 
-// TCPInUse is sockstat's "TCP: inuse".
+// TCPInUse is sockstat's "TCP: inuse": the IPv4 listener and connections.
 func (p Population) TCPInUse() int64 {
-	if p.TCPConns == 0 {
+	if p.TCPConns == 0 && p.TimeWait == 0 {
 		return 0
 	}
 	return int64(1 + 2*p.TCPConns)
@@ -65,8 +70,8 @@ func Main() {
 		return
 	}
 	var p Population
-	fail(json.Unmarshal([]byte(spec), &p))
-	keep := open(p)
+	Fail(json.Unmarshal([]byte(spec), &p))
+	keep := Open(p)
 	if argv := os.Getenv(commandEnv); argv != "" {
 		runCommand(argv)
 	} else {
@@ -77,66 +82,113 @@ func Main() {
 	os.Exit(0)
 }
 
-func fail(err error) {
+// Fail ends a helper process that met err, if not nil: it says "error:" and
+// err on stdout, where the test reads, and exits with status 2.
+func Fail(err error) {
 	if err != nil {
 		os.Stdout.WriteString("error: " + err.Error() + "\n")
 		os.Exit(2)
 	}
 }
 
-// open opens p's sockets in a quiet namespace and returns them once the
-// kernel shows them.
-func open(p Population) []any {
-	// "ip link set lo up" leaves its netlink socket to be freed after an
-	// RCU grace period: wait for the namespace to be quiet first.
-	fail(waitSocketsUsed(0))
+// Open opens p's sockets in this process's network namespace, new and
+// quiet, and returns them once the kernel shows them settled; the caller
+// keeps them alive. It is for helper processes: it ends the process through
+// Fail on an error.
+func Open(p Population) []any {
+	Fail(WaitQuiet())
 	var keep []any
 	for range p.UnixPairs {
 		fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
-		fail(err)
+		Fail(err)
 		keep = append(keep, fds)
 	}
+	var udp []*net.UDPConn
 	for range p.UDP {
 		u, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-		fail(err)
+		Fail(err)
+		udp = append(udp, u)
 		keep = append(keep, u)
 	}
-	if p.TCPConns > 0 {
+	if p.UDPDrops {
+		// The smallest receive buffer the kernel allows holds a couple of
+		// datagrams: the rest are counted in Udp RcvbufErrors.
+		Fail(udp[0].SetReadBuffer(1))
+		for range 100 {
+			_, err := udp[1].WriteToUDP(make([]byte, 1000), udp[0].LocalAddr().(*net.UDPAddr))
+			Fail(err)
+		}
+	}
+	if p.TCPConns > 0 || p.TimeWait > 0 {
 		var lc net.ListenConfig
 		lc.SetMultipathTCP(false) // Go listens with MPTCP by default
 		l, err := lc.Listen(context.Background(), "tcp4", "127.0.0.1:0")
-		fail(err)
+		Fail(err)
 		keep = append(keep, l)
-		for range p.TCPConns {
+		for i := range p.TCPConns + p.TimeWait {
 			c, err := net.Dial("tcp4", l.Addr().String())
-			fail(err)
+			Fail(err)
 			a, err := l.Accept()
-			fail(err)
-			keep = append(keep, c, a)
+			Fail(err)
+			if i < p.TCPConns {
+				keep = append(keep, c, a)
+				continue
+			}
+			// The side that closes first keeps the TIME_WAIT bucket.
+			c.Close()
+			a.Close()
 		}
 	}
-	fail(waitSocketsUsed(p.SocketsUsed()))
+	for range p.TCP6 {
+		var lc net.ListenConfig
+		lc.SetMultipathTCP(false)
+		l, err := lc.Listen(context.Background(), "tcp6", "[::1]:0")
+		Fail(err)
+		keep = append(keep, l)
+	}
+	// The closed connections reach TIME_WAIT and leave "sockets: used" as
+	// the FINs cross loopback, in softirq: wait for the figures to settle.
+	Fail(waitSockstat(p.SocketsUsed(), int64(p.TimeWait)))
 	return keep
 }
 
-// waitSocketsUsed waits up to 5 s for this process's namespace to show want
-// sockets used.
-func waitSocketsUsed(want int64) error {
-	var got int64
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		data, err := os.ReadFile("/proc/self/net/sockstat")
-		if err != nil {
+// WaitQuiet waits up to 5 s for this process's network namespace, just
+// created, to have no socket in use: "ip link set lo up" leaves its netlink
+// socket to be freed after an RCU grace period.
+func WaitQuiet() error { return waitSockstat(0, 0) }
+
+// waitSockstat waits up to 5 s for this process's namespace to show used
+// sockets used and timeWait TCP connections in TIME_WAIT.
+func waitSockstat(used, timeWait int64) error {
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		gotUsed, gotTW, err := sockstat()
+		if err != nil || gotUsed == used && gotTW == timeWait {
 			return err
 		}
-		line, _, _ := bytes.Cut(data, []byte("\n"))
-		if _, err := fmt.Sscanf(string(line), "sockets: used %d", &got); err != nil {
-			return fmt.Errorf("sockstat: %q: %v", line, err)
-		}
-		if got == want {
-			return nil
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the namespace did not settle at %d sockets used, %d in TIME_WAIT: %d, %d",
+				used, timeWait, gotUsed, gotTW)
 		}
 	}
-	return fmt.Errorf("the namespace did not settle at %d sockets used: %d", want, got)
+}
+
+// sockstat reads "sockets: used" and the TCP "tw" figure of this process's
+// namespace.
+func sockstat() (used, timeWait int64, err error) {
+	data, err := os.ReadFile("/proc/self/net/sockstat")
+	if err != nil {
+		return 0, 0, err
+	}
+	line, rest, _ := bytes.Cut(data, []byte("\n"))
+	if _, err := fmt.Sscanf(string(line), "sockets: used %d", &used); err != nil {
+		return 0, 0, fmt.Errorf("sockstat: %q: %v", line, err)
+	}
+	line, _, _ = bytes.Cut(rest, []byte("\n"))
+	var inuse, orphan int64
+	if _, err := fmt.Sscanf(string(line), "TCP: inuse %d orphan %d tw %d", &inuse, &orphan, &timeWait); err != nil {
+		return 0, 0, fmt.Errorf("sockstat: %q: %v", line, err)
+	}
+	return used, timeWait, nil
 }
 
 // Ran is what a command run by a helper did, as the helper reports it.
@@ -149,12 +201,12 @@ type Ran struct {
 // runCommand runs the JSON argv, reports it as a Ran on stdout and returns.
 func runCommand(spec string) {
 	var argv []string
-	fail(json.Unmarshal([]byte(spec), &argv))
+	Fail(json.Unmarshal([]byte(spec), &argv))
 	link, err := os.Readlink("/proc/self/ns/net")
-	fail(err)
+	Fail(err)
 	var r Ran
 	_, err = fmt.Sscanf(link, "net:[%d]", &r.Inode)
-	fail(err)
+	Fail(err)
 	var stdout, stderr strings.Builder
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -163,10 +215,10 @@ func runCommand(spec string) {
 	if errors.As(err, &exit) {
 		r.Code = exit.ExitCode()
 	} else {
-		fail(err)
+		Fail(err)
 	}
 	r.Stdout, r.Stderr = stdout.String(), stderr.String()
-	fail(json.NewEncoder(os.Stdout).Encode(r))
+	Fail(json.NewEncoder(os.Stdout).Encode(r))
 }
 
 // helper is the command that starts this test binary as a helper, under
@@ -187,17 +239,7 @@ func helper(ctx context.Context, tb testing.TB, p Population, env []string, unsh
 func Start(tb testing.TB, p Population) int {
 	tb.Helper()
 	cmd := helper(context.Background(), tb, p, nil, "--net")
-	stdin, err := cmd.StdinPipe()
-	require.NoError(tb, err)
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(tb, err)
-	require.NoError(tb, cmd.Start(), "unshare (util-linux) is needed")
-	tb.Cleanup(func() {
-		stdin.Close()
-		cmd.Wait()
-	})
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	require.NoError(tb, err)
+	line := testenv.Start(tb, cmd)
 	require.Equal(tb, "ready\n", line)
 	// unshare execs sh, which execs the helper: one process throughout.
 	return cmd.Process.Pid

@@ -1,12 +1,18 @@
 // Package testenv builds the real binaries the tests run: sockwatch's own
-// commands, and a real Telegraf built from its module, cached between runs.
+// commands, and a real Telegraf built from its module, cached between runs;
+// and holds what the tests of several packages share: running a command,
+// copying fixtures, reading the plugin's README.
 package testenv
 
 import (
 	"bufio"
+	"bytes"
+	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -120,6 +126,17 @@ func StartHelper(t testing.TB, env ...string) *os.Process {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stderr = os.Stderr
+	if line := Start(t, cmd); line != "ready\n" {
+		t.Fatalf("testenv: helper %v said %q", env, line)
+	}
+	return cmd.Process
+}
+
+// Start starts cmd, a helper that says on one line of its stdout that it is
+// ready, and lives until its stdin closes, which happens when the test ends.
+// It returns that line.
+func Start(t testing.TB, cmd *exec.Cmd) string {
+	t.Helper()
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -129,15 +146,154 @@ func StartHelper(t testing.TB, env ...string) *os.Process {
 		t.Fatal(err)
 	}
 	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+		t.Fatalf("testenv: starting %s: %v", cmd.Path, err)
 	}
 	t.Cleanup(func() {
 		stdin.Close()
 		cmd.Wait()
 	})
 	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil || line != "ready\n" {
-		t.Fatalf("testenv: helper %v said %q (%v)", env, line, err)
+	if err != nil {
+		t.Fatalf("testenv: %s said %q before %v", cmd.Path, line, err)
 	}
-	return cmd.Process
+	return line
+}
+
+// Run runs cmd to its end and returns what it wrote and its exit code (-1
+// when a signal ended it).
+func Run(t testing.TB, cmd *exec.Cmd) (stdout, stderr string, code int) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		code = exit.ExitCode()
+	case err != nil:
+		t.Fatalf("running %s: %v", cmd.Path, err)
+	}
+	return out.String(), errOut.String(), code
+}
+
+// Readers says who may read what CopyTree copies.
+type Readers int
+
+const (
+	// Owner: the copy is under the test's temporary directory, as it is.
+	Owner Readers = iota
+	// Everyone: the copy and the directory above it are opened to all, for
+	// a binary run as another user.
+	Everyone
+)
+
+// CopyTree copies the tree at src, symbolic links as links (the net
+// directories of processes that share a namespace are links), directories
+// 0755 and files 0644, so that a test can change the copy. It returns the
+// copy's root.
+func CopyTree(t testing.TB, src string, readers Readers) string {
+	t.Helper()
+	dst := t.TempDir()
+	if readers == Everyone {
+		for _, dir := range []string{dst, filepath.Dir(dst)} {
+			if err := os.Chmod(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		target := filepath.Join(dst, rel)
+		switch {
+		case d.Type()&fs.ModeSymlink != 0:
+			link, err := os.Readlink(path)
+			if err != nil {
+				return err
+			}
+			return os.Symlink(link, target)
+		case d.IsDir():
+			return os.MkdirAll(target, 0o755)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, data, 0o644)
+	})
+	if err != nil {
+		t.Fatalf("testenv: copying %s: %v", src, err)
+	}
+	return dst
+}
+
+// PublicCopy copies the binary bin where another user can run it: the build
+// cache is under root's home.
+func PublicCopy(t testing.TB, bin string) string {
+	t.Helper()
+	dir := t.TempDir()
+	data, err := os.ReadFile(bin)
+	if err == nil {
+		err = errors.Join(os.Chmod(dir, 0o755), os.Chmod(filepath.Dir(dir), 0o755))
+	}
+	dst := filepath.Join(dir, filepath.Base(bin))
+	if err == nil {
+		err = os.WriteFile(dst, data, 0o755)
+	}
+	if err != nil {
+		t.Fatalf("testenv: copying %s: %v", bin, err)
+	}
+	return dst
+}
+
+// Documented is what a plugin README's Metrics section lists for a series.
+type Documented struct {
+	Tags, Fields map[string]bool
+}
+
+// ReadmeMetrics parses the Metrics section of the README at path: "###
+// `measurement`" headings ("### `sockwatch` per network namespace" is a
+// series of its own, keyed "sockwatch per network namespace"), then "- tags:"
+// and "- fields ...:" lists whose items start with backquoted names
+// ("  - `tcp6_inuse`, `udp6_inuse` (integer, ...").
+func ReadmeMetrics(t testing.TB, path string) map[string]Documented {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := regexp.MustCompile("^  - ((?:`[a-z0-9_]+`(?:, )?)+)")
+	name := regexp.MustCompile("`([a-z0-9_]+)`")
+	out := map[string]Documented{}
+	var cur Documented
+	var list map[string]bool
+	in := false
+	for _, line := range strings.Split(string(data), "\n") {
+		switch {
+		case line == "## Metrics":
+			in = true
+		case in && strings.HasPrefix(line, "## "):
+			in = false
+		case !in:
+		case strings.HasPrefix(line, "### "):
+			list = nil
+			if name.MatchString(line) {
+				cur = Documented{Tags: map[string]bool{}, Fields: map[string]bool{}}
+				out[strings.ReplaceAll(line[len("### "):], "`", "")] = cur
+			}
+		case strings.HasPrefix(line, "- tags:"):
+			list = cur.Tags
+		case strings.HasPrefix(line, "- fields"):
+			list = cur.Fields
+		case list != nil:
+			if m := names.FindStringSubmatch(line); m != nil {
+				for _, n := range name.FindAllStringSubmatch(m[1], -1) {
+					list[n[1]] = true
+				}
+			}
+		}
+	}
+	return out
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	core "github.com/sockwatch/sockwatch"
-	"github.com/sockwatch/sockwatch/internal/testenv"
 )
 
 // cgroupPlugin returns an initialized plugin over the quiet host with
@@ -62,10 +61,11 @@ func TestGatherCgroupsFixture(t *testing.T) {
 // there is no figure: said once in the log, not an error every interval,
 // and the other series go on.
 func TestGatherCgroupsWithoutSock(t *testing.T) {
-	t.Setenv("HOST_SYS", filepath.Join(testenv.ModuleRoot(t), "testdata", "cgroup-hybrid"))
+	hybrid := scenario(t, "cgroup-hybrid")
+	t.Setenv("HOST_SYS", hybrid)
 	log := &testutil.CaptureLogger{}
 	s := cgroupPlugin(t, "", 10, log)
-	require.Equal(t, filepath.Join(testenv.ModuleRoot(t), "testdata", "cgroup-hybrid", "fs", "cgroup", "unified"), s.cgroupRoot,
+	require.Equal(t, filepath.Join(hybrid, "fs", "cgroup", "unified"), s.cgroupRoot,
 		"cgroup_root defaults to HOST_SYS's cgroup2 mount")
 	for range 3 {
 		acc := gather(t, s)

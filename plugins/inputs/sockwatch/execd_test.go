@@ -6,7 +6,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -30,22 +29,6 @@ import (
 func binary(t *testing.T) string {
 	t.Helper()
 	return testenv.Build(t, "./cmd/telegraf-sockwatch")
-}
-
-// run runs a command with a deadline and returns its output and exit code.
-func run(t *testing.T, cmd *exec.Cmd) (stdout, stderr string, code int) {
-	t.Helper()
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err := cmd.Run()
-	var exit *exec.ExitError
-	switch {
-	case errors.As(err, &exit):
-		code = exit.ExitCode()
-	case err != nil:
-		t.Fatalf("running %s: %v", cmd.Path, err)
-	}
-	return out.String(), errOut.String(), code
 }
 
 func command(t *testing.T, timeout time.Duration, env []string, name string, args ...string) *exec.Cmd {
@@ -96,7 +79,7 @@ func writeFile(t *testing.T, name, content string) string {
 }
 
 func TestBinaryOnce(t *testing.T) {
-	stdout, stderr, code := run(t, command(t, time.Minute,
+	stdout, stderr, code := testenv.Run(t, command(t, time.Minute,
 		[]string{"HOST_PROC=" + scenario(t, "quiet-host")}, binary(t), "-once"))
 	require.Empty(t, stderr)
 	require.Equal(t, 0, code)
@@ -107,13 +90,13 @@ func TestBinaryOnce(t *testing.T) {
 // partial failure still prints what could be read.
 func TestBinaryOnceFails(t *testing.T) {
 	root := scenario(t, "truncated-sockstat")
-	stdout, stderr, code := run(t, command(t, time.Minute, []string{"HOST_PROC=" + root}, binary(t), "-once"))
+	stdout, stderr, code := testenv.Run(t, command(t, time.Minute, []string{"HOST_PROC=" + root}, binary(t), "-once"))
 	require.Equal(t, 1, code)
 	require.Empty(t, stdout)
 	require.Contains(t, stderr, filepath.Join(root, "net", "sockstat")+":2:")
 
 	root = scenario(t, "garbage-sources")
-	stdout, stderr, code = run(t, command(t, time.Minute, []string{"HOST_PROC=" + root}, binary(t), "-once"))
+	stdout, stderr, code = testenv.Run(t, command(t, time.Minute, []string{"HOST_PROC=" + root}, binary(t), "-once"))
 	require.Equal(t, 1, code)
 	require.Contains(t, stdout, "sockets_used=371i")
 	require.Contains(t, stderr, filepath.Join(root, "sys", "net", "ipv4", "tcp_mem")+":1:")
@@ -122,32 +105,32 @@ func TestBinaryOnceFails(t *testing.T) {
 func TestBinaryConfigErrors(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "nope")
 	conf := writeFile(t, "sockwatch.conf", fmt.Sprintf("[[inputs.sockwatch]]\n  proc_root = %q\n", missing))
-	_, stderr, code := run(t, command(t, time.Minute, nil, binary(t), "-config", conf, "-once"))
+	_, stderr, code := testenv.Run(t, command(t, time.Minute, nil, binary(t), "-config", conf, "-once"))
 	require.Equal(t, 1, code)
 	require.Contains(t, stderr, "proc root "+missing+" (option proc_root)")
 
-	_, stderr, code = run(t, command(t, time.Minute, nil, binary(t), "-config", missing))
+	_, stderr, code = testenv.Run(t, command(t, time.Minute, nil, binary(t), "-config", missing))
 	require.Equal(t, 1, code)
 	require.Contains(t, stderr, missing)
 
 	empty := writeFile(t, "empty.conf", "# nothing\n")
-	_, stderr, code = run(t, command(t, time.Minute, nil, binary(t), "-config", empty, "-once"))
+	_, stderr, code = testenv.Run(t, command(t, time.Minute, nil, binary(t), "-config", empty, "-once"))
 	require.Equal(t, 1, code)
 	require.Contains(t, stderr, "no [[inputs.sockwatch]] section")
 
 	// A misspelt option is an error, as in Telegraf itself, not ignored.
 	typo := writeFile(t, "typo.conf", "[[inputs.sockwatch]]\n  counters = false\n  owner = true\n")
-	_, stderr, code = run(t, command(t, time.Minute, nil, binary(t), "-config", typo, "-once"))
+	_, stderr, code = testenv.Run(t, command(t, time.Minute, nil, binary(t), "-config", typo, "-once"))
 	require.Equal(t, 1, code)
 	require.Contains(t, stderr, "typo.conf: line 1: unknown option owner of [[inputs.sockwatch]]")
 
-	_, stderr, code = run(t, command(t, time.Minute, nil, binary(t), "-no-such-flag"))
+	_, stderr, code = testenv.Run(t, command(t, time.Minute, nil, binary(t), "-no-such-flag"))
 	require.Equal(t, 2, code)
 	require.Contains(t, stderr, "Usage: telegraf-sockwatch")
 }
 
 func TestBinaryHelp(t *testing.T) {
-	_, stderr, code := run(t, command(t, time.Minute, nil, binary(t), "-h"))
+	_, stderr, code := testenv.Run(t, command(t, time.Minute, nil, binary(t), "-h"))
 	require.Equal(t, 0, code)
 	for _, flag := range []string{"Usage: telegraf-sockwatch", "-config", "-poll_interval", "-poll_interval_disabled", "-once"} {
 		require.Contains(t, stderr, flag)
@@ -188,7 +171,7 @@ func TestBinaryStdinSignal(t *testing.T) {
 // defaults and exits 0 as soon as stdin is closed.
 func TestBinaryStdinClosed(t *testing.T) {
 	cmd := command(t, 30*time.Second, nil, binary(t))
-	_, stderr, code := run(t, cmd)
+	_, stderr, code := testenv.Run(t, cmd)
 	require.Equal(t, 0, code)
 	require.Empty(t, stderr)
 }
@@ -212,7 +195,7 @@ func runTelegraf(t *testing.T, root string) ([]telegraf.Metric, string) {
 `, binary(t), plugin, "HOST_PROC="+root))
 	// --test gathers once, then waits --test-wait seconds for service
 	// inputs such as execd to deliver before stopping them.
-	stdout, stderr, code := run(t, command(t, 2*time.Minute, nil, tg, "--config", conf, "--test", "--test-wait", "3"))
+	stdout, stderr, code := testenv.Run(t, command(t, 2*time.Minute, nil, tg, "--config", conf, "--test", "--test-wait", "3"))
 	require.Equal(t, 0, code, "telegraf failed:\n%s", stderr)
 	var lp strings.Builder
 	for line := range strings.Lines(stdout) {

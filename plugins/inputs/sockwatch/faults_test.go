@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/sockwatch/sockwatch/internal/testenv"
 )
 
 // hangingRoot is a proc root whose sockstat is a FIFO no one writes: opening
@@ -33,14 +35,14 @@ func hangingRoot(t *testing.T) string {
 func TestBinaryOnceHangingMount(t *testing.T) {
 	root := hangingRoot(t)
 	start := time.Now()
-	stdout, stderr, code := run(t, command(t, time.Minute, []string{"HOST_PROC=" + root}, binary(t),
+	stdout, stderr, code := testenv.Run(t, command(t, time.Minute, []string{"HOST_PROC=" + root}, binary(t),
 		"-once", "-gather_timeout", "1s"))
 	require.Less(t, time.Since(start), 20*time.Second)
 	require.Equal(t, 1, code)
 	require.Empty(t, stdout)
 	require.Equal(t, "telegraf-sockwatch: gather timed out after 1s reading "+root+" (a hung mount?): abandoned\n", stderr)
 
-	_, stderr, code = run(t, command(t, time.Minute, nil, binary(t), "-gather_timeout", "0"))
+	_, stderr, code = testenv.Run(t, command(t, time.Minute, nil, binary(t), "-gather_timeout", "0"))
 	require.Equal(t, 2, code)
 	require.Contains(t, stderr, "-gather_timeout 0s: must be positive")
 }

@@ -11,8 +11,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/influxdata/telegraf"
-	"github.com/influxdata/telegraf/plugins/parsers/influx"
-	serializer "github.com/influxdata/telegraf/plugins/serializers/influx"
 	"github.com/stretchr/testify/require"
 
 	"github.com/sockwatch/sockwatch/internal/testenv"
@@ -43,25 +41,17 @@ func TestGatherHostileBeancounters(t *testing.T) {
 
 	acc := gather(t, newPlugin(t, root))
 	require.Empty(t, acc.Errors)
-	ser := &serializer.Serializer{}
-	require.NoError(t, ser.Init())
-	parser := &influx.Parser{}
-	require.NoError(t, parser.Init())
 	seen := map[string]int{}
 	for _, m := range acc.GetTelegrafMetrics() {
 		if m.Name() != "sockwatch_beancounter" {
 			continue
 		}
-		lp, err := ser.Serialize(m)
-		require.NoError(t, err)
-		back, err := parser.Parse(lp)
-		require.NoError(t, err, "%q", lp)
-		require.Len(t, back, 1, "%q", lp)
-		require.Equal(t, m.Tags(), back[0].Tags(), "%q", lp)
-		require.Contains(t, []string{"numothersock", `odd\x5cres=,\xff`}, back[0].Tags()["resource"], "%q", lp)
+		back, lp := roundTrip(t, m)
+		require.Equal(t, m.Tags(), back.Tags(), "%q", lp)
+		require.Contains(t, []string{"numothersock", `odd\x5cres=,\xff`}, back.Tags()["resource"], "%q", lp)
 		require.Equal(t, map[string]any{"held": int64(1), "maxheld": int64(2), "barrier": int64(3), "limit": int64(4),
-			"failcnt": int64(5)}, back[0].Fields(), "%q", lp)
-		seen[back[0].Tags()["ctid"]]++
+			"failcnt": int64(5)}, back.Fields(), "%q", lp)
+		seen[back.Tags()["ctid"]]++
 	}
 	require.Len(t, seen, len(hostileCtids), "one ctid tag per container: %v", seen)
 	for _, id := range hostileCtids {
@@ -80,7 +70,7 @@ func TestBinaryHostileOwners(t *testing.T) {
 	testenv.StartHelper(t, ownerHelperEnv+"="+dir)
 
 	conf := writeFile(t, "sockwatch.conf", "[[inputs.sockwatch]]\n  proc_root = \"/proc\"\n  owners = true\n  owners_top = 1000\n")
-	stdout, stderr, code := run(t, command(t, time.Minute, nil, binary(t), "-config", conf, "-once"))
+	stdout, stderr, code := testenv.Run(t, command(t, time.Minute, nil, binary(t), "-config", conf, "-once"))
 	require.Empty(t, stderr)
 	require.Equal(t, 0, code)
 	require.True(t, utf8.ValidString(stdout), "line protocol must be UTF-8")
@@ -97,9 +87,7 @@ func TestBinaryHostileOwners(t *testing.T) {
 		}
 	}
 	require.NotNil(t, owner, "no owner for the helper in:\n%s", stdout)
-	require.Equal(t, map[string]any{"sockets": int64(9), "unix": int64(9), "tcp": int64(0), "udp": int64(0),
-		"raw": int64(0), "netlink": int64(0), "other": int64(0), "dns": int64(0), "processes": int64(1)},
-		owner.Fields())
+	require.Equal(t, ownerHelperFields, owner.Fields())
 	require.NotNil(t, path, "no unix path for the helper's listener in:\n%s", stdout)
 	require.Equal(t, map[string]any{"sockets": int64(5)}, path.Fields())
 }

@@ -11,37 +11,26 @@ import (
 	"testing"
 	"time"
 
-	"github.com/influxdata/telegraf"
 	"github.com/influxdata/telegraf/testutil"
 	"github.com/stretchr/testify/require"
 )
 
 // countingAccumulator counts what a gather adds and keeps nothing, so that
-// what a long run keeps is the plugin's own.
+// what a long run keeps is the plugin's own. It overrides what the plugin
+// calls.
 type countingAccumulator struct {
+	testutil.NopAccumulator
 	metrics int
 	errs    []error
 }
 
-func (a *countingAccumulator) AddFields(string, map[string]any, map[string]string, ...time.Time) {
-	a.metrics++
-}
 func (a *countingAccumulator) AddGauge(string, map[string]any, map[string]string, ...time.Time) {
 	a.metrics++
 }
 func (a *countingAccumulator) AddCounter(string, map[string]any, map[string]string, ...time.Time) {
 	a.metrics++
 }
-func (a *countingAccumulator) AddSummary(string, map[string]any, map[string]string, ...time.Time) {
-	a.metrics++
-}
-func (a *countingAccumulator) AddHistogram(string, map[string]any, map[string]string, ...time.Time) {
-	a.metrics++
-}
-func (a *countingAccumulator) AddMetric(telegraf.Metric)                     { a.metrics++ }
-func (a *countingAccumulator) SetPrecision(time.Duration)                    {}
-func (a *countingAccumulator) AddError(err error)                            { a.errs = append(a.errs, err) }
-func (a *countingAccumulator) WithTracking(int) telegraf.TrackingAccumulator { return nil }
+func (a *countingAccumulator) AddError(err error) { a.errs = append(a.errs, err) }
 
 // usage is what a long-running process must not accumulate.
 type usage struct {

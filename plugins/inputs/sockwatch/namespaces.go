@@ -20,9 +20,12 @@ import (
 // A namespace whose ns/net link the agent may not resolve (another user's
 // processes, without CAP_SYS_PTRACE) has no name that would stay the same
 // from one gather to the next: it is left out, counted in the host field
-// netns_unnamed, and logged once. snap and host are the host series'
-// snapshot and fields: the host's namespace, the first of the scan, takes
-// its figures and unix_sockets from them rather than being read twice.
+// netns_unnamed, and logged once.
+//
+// snap is the snapshot the host series is made of, and host that series'
+// gauge fields, to which netns_unnamed is added: the host's namespace is not
+// read twice but takes its figures from snap, and its unix_sockets from host
+// when that has them. now is the timestamp of every point.
 func (s *Sockwatch) gatherNamespaces(acc telegraf.Accumulator, host map[string]any, snap *core.Snapshot, now time.Time) {
 	scan, err := s.reader.Namespaces(snap)
 	if err != nil {

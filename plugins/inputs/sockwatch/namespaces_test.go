@@ -197,8 +197,7 @@ func TestGatherNamespacesLive(t *testing.T) {
 // has are left out, not sent as 0.
 func TestBinaryOnceInContainer(t *testing.T) {
 	require.Equal(t, 0, os.Geteuid(), "this test creates namespaces and needs root")
-	conf := writeFile(t, "sockwatch.conf", "[[inputs.sockwatch]]\n  namespaces = true\n")
-	require.NoError(t, os.Chmod(filepath.Dir(conf), 0o755))
+	conf := readableConf(t, "[[inputs.sockwatch]]\n  namespaces = true\n")
 	p := netnstest.Population{UnixPairs: 6, UDP: 2, TCPConns: 2}
 	r := netnstest.RunInContainer(t, p, binary(t), "-config", conf, "-once")
 	require.Equal(t, 0, r.Code, "stderr: %s", r.Stderr)

@@ -31,29 +31,38 @@ var hostile = []string{
 	"/run/php fpm\n'x'=1.sock",
 }
 
+// roundTrip serializes m with Telegraf's own influx serializer and parses
+// the line back with its parser, which must read one metric: it returns
+// that metric and the line.
+func roundTrip(t testing.TB, m telegraf.Metric) (telegraf.Metric, []byte) {
+	t.Helper()
+	ser := &serializer.Serializer{}
+	require.NoError(t, ser.Init())
+	line, err := ser.Serialize(m)
+	require.NoError(t, err, "%v", m)
+	parser := &influx.Parser{}
+	require.NoError(t, parser.Init())
+	back, err := parser.Parse(line)
+	require.NoError(t, err, "%q", line)
+	require.Len(t, back, 1, "%q", line)
+	return back[0], line
+}
+
 // Every hostile tag value survives Telegraf's own influx serializer and
 // parser: one line per metric, the tag as tagValue made it, the field intact.
 func TestTagValueRoundTrip(t *testing.T) {
-	ser := &serializer.Serializer{}
-	require.NoError(t, ser.Init())
 	for _, s := range hostile {
 		v := tagValue(s)
 		require.NotEmpty(t, v)
 		m := metric.New("sockwatch_unix_path", map[string]string{"path": v}, map[string]any{"sockets": int64(7)},
 			time.Unix(1, 0))
-		line, err := ser.Serialize(m)
-		require.NoError(t, err, "%q", s)
-		parser := &influx.Parser{}
-		require.NoError(t, parser.Init())
-		got, err := parser.Parse(line)
-		require.NoError(t, err, "%q serialized as %q", s, line)
-		require.Len(t, got, 1, "%q serialized as %q", s, line)
-		tag, ok := got[0].GetTag("path")
+		got, line := roundTrip(t, m)
+		tag, ok := got.GetTag("path")
 		require.True(t, ok)
 		// The serializer escapes only what tagValue leaves: the value comes
 		// back as tagValue wrote it.
 		require.Equal(t, v, tag, "%q serialized as %q", s, line)
-		require.Equal(t, map[string]any{"sockets": int64(7)}, got[0].Fields())
+		require.Equal(t, map[string]any{"sockets": int64(7)}, got.Fields())
 	}
 }
 
@@ -75,6 +84,11 @@ func TestTagValue(t *testing.T) {
 // ownerHelperEnv marks the re-executed test binary that holds sockets
 // under a hostile process name for TestGatherOwnersLive.
 const ownerHelperEnv = "SOCKWATCH_PLUGIN_OWNER_HELPER"
+
+// ownerHelperFields are the fields of the helper's sockwatch_owner series:
+// 9 UNIX sockets in one process.
+var ownerHelperFields = map[string]any{"sockets": int64(9), "unix": int64(9), "tcp": int64(0), "udp": int64(0),
+	"raw": int64(0), "netlink": int64(0), "other": int64(0), "dns": int64(0), "processes": int64(1)}
 
 func init() {
 	dir := os.Getenv(ownerHelperEnv)
@@ -126,32 +140,22 @@ func TestGatherOwnersLive(t *testing.T) {
 	acc := gather(t, s)
 	require.Empty(t, acc.Errors)
 
-	ser := &serializer.Serializer{}
-	require.NoError(t, ser.Init())
-	parser := &influx.Parser{}
-	require.NoError(t, parser.Init())
 	var owner, path telegraf.Metric
 	for _, m := range acc.GetTelegrafMetrics() {
-		lp, err := ser.Serialize(m)
-		require.NoError(t, err)
-		back, err := parser.Parse(lp)
-		require.NoError(t, err, "%q", lp)
-		require.Len(t, back, 1, "%q", lp)
-		switch back[0].Name() {
+		back, _ := roundTrip(t, m)
+		switch back.Name() {
 		case "sockwatch_owner":
-			if v, _ := back[0].GetTag("process_name"); v == `w'=1\x0a|x` {
-				owner = back[0]
+			if v, _ := back.GetTag("process_name"); v == `w'=1\x0a|x` {
+				owner = back
 			}
 		case "sockwatch_unix_path":
-			if v, _ := back[0].GetTag("path"); v == filepath.Join(dir, `php fpm\x0a'x'=1.sock`) {
-				path = back[0]
+			if v, _ := back.GetTag("path"); v == filepath.Join(dir, `php fpm\x0a'x'=1.sock`) {
+				path = back
 			}
 		}
 	}
 	require.NotNil(t, owner, "no owner for the helper")
-	require.Equal(t, map[string]any{"sockets": int64(9), "unix": int64(9), "tcp": int64(0), "udp": int64(0),
-		"raw": int64(0), "netlink": int64(0), "other": int64(0), "dns": int64(0), "processes": int64(1)},
-		owner.Fields())
+	require.Equal(t, ownerHelperFields, owner.Fields())
 	require.NotNil(t, path, "no unix path for the helper's listener")
 	require.Equal(t, map[string]any{"sockets": int64(5)}, path.Fields())
 	host, ok := acc.Get("sockwatch")

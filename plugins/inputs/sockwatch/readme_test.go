@@ -3,11 +3,9 @@
 package sockwatch
 
 import (
-	"bufio"
 	"net"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -15,64 +13,14 @@ import (
 	"github.com/influxdata/telegraf/plugins/common/shim"
 	"github.com/influxdata/telegraf/testutil"
 	"github.com/stretchr/testify/require"
+
+	"github.com/sockwatch/sockwatch/internal/testenv"
 )
-
-// documented is what the README's Metrics section lists per measurement.
-type documented struct {
-	tags, fields map[string]bool
-}
-
-// readmeMetrics parses the Metrics section: "### `measurement`" headings,
-// then "- tags:" and "- fields ...:" lists whose items start with one or more
-// backquoted names ("  - `tcp6_inuse`, `udp6_inuse` (integer, ...").
-func readmeMetrics(t *testing.T) map[string]documented {
-	t.Helper()
-	f, err := os.Open("README.md")
-	require.NoError(t, err)
-	defer f.Close()
-	names := regexp.MustCompile("^  - ((?:`[a-z0-9_]+`(?:, )?)+)")
-	name := regexp.MustCompile("`([a-z0-9_]+)`")
-	out := map[string]documented{}
-	var cur documented
-	var list map[string]bool
-	in := false
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case line == "## Metrics":
-			in = true
-		case in && strings.HasPrefix(line, "## "):
-			in = false
-		case !in:
-		case strings.HasPrefix(line, "### "):
-			// "### `sockwatch` per network namespace" documents a series
-			// of its own, named as seriesName names it.
-			list = nil
-			if name.MatchString(line) {
-				cur = documented{tags: map[string]bool{}, fields: map[string]bool{}}
-				out[strings.ReplaceAll(line[len("### "):], "`", "")] = cur
-			}
-		case strings.HasPrefix(line, "- tags:"):
-			list = cur.tags
-		case strings.HasPrefix(line, "- fields"):
-			list = cur.fields
-		case list != nil:
-			if m := names.FindStringSubmatch(line); m != nil {
-				for _, n := range name.FindAllStringSubmatch(m[1], -1) {
-					list[n[1]] = true
-				}
-			}
-		}
-	}
-	require.NoError(t, sc.Err())
-	return out
-}
 
 // Every field and tag a gather emits is documented, and every documented one
 // is emitted by one of the proc trees: together they cover every source.
 func TestReadmeDocumentsEveryField(t *testing.T) {
-	emitted := map[string]documented{}
+	emitted := map[string]testenv.Documented{}
 	for _, tree := range []string{"quiet-host", "openvz-container", "tcp-mem-pressure"} {
 		acc := gather(t, newPlugin(t, scenario(t, tree)))
 		require.Empty(t, acc.Errors)
@@ -97,10 +45,10 @@ func TestReadmeDocumentsEveryField(t *testing.T) {
 	acc = gather(t, live)
 	require.Empty(t, acc.Errors)
 	collect(emitted, acc)
-	readme := readmeMetrics(t)
+	readme := testenv.ReadmeMetrics(t, "README.md")
 	require.Len(t, readme, 6, "series in README")
-	require.Len(t, readme["sockwatch"].fields, 54, "fields of sockwatch in README")
-	require.Len(t, readme["sockwatch per network namespace"].fields, 28, "fields of the per-namespace series in README")
+	require.Len(t, readme["sockwatch"].Fields, 54, "fields of sockwatch in README")
+	require.Len(t, readme["sockwatch per network namespace"].Fields, 28, "fields of the per-namespace series in README")
 	require.Equal(t, readme, emitted)
 }
 
@@ -114,18 +62,18 @@ func seriesName(m telegraf.Metric) string {
 }
 
 // collect adds the series, tags and fields of acc to emitted.
-func collect(emitted map[string]documented, acc *testutil.Accumulator) {
+func collect(emitted map[string]testenv.Documented, acc *testutil.Accumulator) {
 	for _, m := range acc.GetTelegrafMetrics() {
 		d, ok := emitted[seriesName(m)]
 		if !ok {
-			d = documented{tags: map[string]bool{}, fields: map[string]bool{}}
+			d = testenv.Documented{Tags: map[string]bool{}, Fields: map[string]bool{}}
 			emitted[seriesName(m)] = d
 		}
 		for k := range m.Tags() {
-			d.tags[k] = true
+			d.Tags[k] = true
 		}
 		for k := range m.Fields() {
-			d.fields[k] = true
+			d.Fields[k] = true
 		}
 	}
 }
@@ -151,8 +99,7 @@ func TestSampleConfOptions(t *testing.T) {
 	conf = strings.Replace(conf, "cgroups = false", "cgroups = true", 1)
 	conf = strings.Replace(conf, "cgroups_top = 10", "cgroups_top = 3", 1)
 	conf = strings.Replace(conf, `cgroup_root = "/sys/fs/cgroup"`, `cgroup_root = "`+scenario(t, "cgroup-v2")+`"`, 1)
-	path := filepath.Join(t.TempDir(), "sockwatch.conf")
-	require.NoError(t, os.WriteFile(path, []byte(conf), 0o644))
+	path := writeFile(t, "sockwatch.conf", conf)
 	loaded, err := shim.LoadConfig(&path)
 	require.NoError(t, err)
 	s, ok := loaded.Input.(*Sockwatch)

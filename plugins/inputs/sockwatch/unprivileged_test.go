@@ -28,14 +28,7 @@ var nobody = &syscall.Credential{Uid: 65534, Gid: 65534}
 func asNobody(t *testing.T, args ...string) *exec.Cmd {
 	t.Helper()
 	require.Equal(t, 0, os.Geteuid(), "this test runs the binary as nobody, which needs root (CI runs as root)")
-	dir := t.TempDir()
-	require.NoError(t, os.Chmod(dir, 0o755))
-	require.NoError(t, os.Chmod(filepath.Dir(dir), 0o755))
-	data, err := os.ReadFile(binary(t))
-	require.NoError(t, err)
-	bin := filepath.Join(dir, "telegraf-sockwatch")
-	require.NoError(t, os.WriteFile(bin, data, 0o755))
-	cmd := command(t, time.Minute, nil, bin, args...)
+	cmd := command(t, time.Minute, nil, testenv.PublicCopy(t, binary(t)), args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: nobody}
 	return cmd
 }
@@ -57,7 +50,7 @@ func TestBinaryUnprivileged(t *testing.T) {
 	testenv.StartHelper(t, ownerHelperEnv+"="+t.TempDir())
 
 	conf := readableConf(t, "[[inputs.sockwatch]]\n  proc_root = \"/proc\"\n  owners = true\n  owners_top = 1000\n")
-	stdout, stderr, code := run(t, asNobody(t, "-config", conf, "-once"))
+	stdout, stderr, code := testenv.Run(t, asNobody(t, "-config", conf, "-once"))
 	require.Empty(t, stderr)
 	require.Equal(t, 0, code)
 	var host map[string]any
@@ -85,29 +78,12 @@ func TestBinaryUnprivileged(t *testing.T) {
 // other figure is sent, numothersock computed from sockstat; with
 // CAP_DAC_READ_SEARCH it is read.
 func TestBinaryUnprivilegedBeancounters(t *testing.T) {
-	root := t.TempDir()
-	require.NoError(t, os.Chmod(root, 0o755))
-	require.NoError(t, os.Chmod(filepath.Dir(root), 0o755))
-	src := scenario(t, "openvz-container")
-	require.NoError(t, filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, path)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(root, rel), 0o755)
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(root, rel), data, 0o644)
-	}))
+	root := testenv.CopyTree(t, scenario(t, "openvz-container"), testenv.Everyone)
 	bc := filepath.Join(root, "user_beancounters")
 	require.NoError(t, os.Chmod(bc, 0o400))
 
 	conf := readableConf(t, fmt.Sprintf("[[inputs.sockwatch]]\n  proc_root = %q\n", root))
-	stdout, stderr, code := run(t, asNobody(t, "-config", conf, "-once"))
+	stdout, stderr, code := testenv.Run(t, asNobody(t, "-config", conf, "-once"))
 	require.Equal(t, 1, code, "an error was reported")
 	require.Equal(t, "telegraf-sockwatch: "+bc+": permission denied\n", stderr)
 	require.NotContains(t, stdout, "sockwatch_beancounter")
@@ -117,7 +93,7 @@ func TestBinaryUnprivilegedBeancounters(t *testing.T) {
 	// CAP_DAC_READ_SEARCH passes the file's mode: the rows are sent.
 	cmd := asNobody(t, "-config", conf, "-once")
 	cmd.SysProcAttr.AmbientCaps = []uintptr{unix.CAP_DAC_READ_SEARCH}
-	stdout, stderr, code = run(t, cmd)
+	stdout, stderr, code = testenv.Run(t, cmd)
 	require.Empty(t, stderr)
 	require.Equal(t, 0, code)
 	require.Contains(t, stdout, "sockwatch_beancounter,ctid=101,resource=numothersock ")
@@ -146,7 +122,7 @@ func TestBinaryCapabilities(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cmd := asNobody(t, "-config", conf, "-once")
 			cmd.SysProcAttr.AmbientCaps = tc.caps
-			stdout, stderr, code := run(t, cmd)
+			stdout, stderr, code := testenv.Run(t, cmd)
 			require.Empty(t, stderr)
 			require.Equal(t, 0, code)
 			var seen bool

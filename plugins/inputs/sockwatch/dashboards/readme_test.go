@@ -1,59 +1,28 @@
 package dashboards
 
 import (
-	"bufio"
-	"os"
-	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/sockwatch/sockwatch/internal/testenv"
 )
 
 // pluginREADME is where inputs.sockwatch documents its metrics.
 const pluginREADME = "../README.md"
 
-// documentedFields parses the README's Metrics section: "### `measurement`"
-// headings, each with "- fields ...:" lists whose items start with one or
-// more backquoted names. Other headings ("### `sockwatch` per network
-// namespace") describe variants of a measurement and are skipped.
+// documentedFields are the fields the README's Metrics section lists per
+// measurement. Headings that describe a variant of a measurement ("###
+// `sockwatch` per network namespace") are skipped.
 func documentedFields(t *testing.T) map[string]map[string]bool {
 	t.Helper()
-	f, err := os.Open(pluginREADME)
-	require.NoError(t, err)
-	defer f.Close()
-	heading := regexp.MustCompile("^### `([a-z0-9_]+)`$")
-	item := regexp.MustCompile("^  - ((?:`[a-z0-9_]+`(?:, )?)+)")
-	name := regexp.MustCompile("`([a-z0-9_]+)`")
 	out := map[string]map[string]bool{}
-	var cur map[string]bool
-	inMetrics, inFields := false, false
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case line == "## Metrics":
-			inMetrics = true
-		case strings.HasPrefix(line, "## "):
-			inMetrics = false
-		case !inMetrics:
-		case heading.MatchString(line):
-			cur = map[string]bool{}
-			out[heading.FindStringSubmatch(line)[1]] = cur
-			inFields = false
-		case strings.HasPrefix(line, "### "):
-			cur, inFields = nil, false
-		case strings.HasPrefix(line, "- "):
-			inFields = cur != nil && strings.HasPrefix(line, "- fields")
-		case inFields:
-			if m := item.FindStringSubmatch(line); m != nil {
-				for _, n := range name.FindAllStringSubmatch(m[1], -1) {
-					cur[n[1]] = true
-				}
-			}
+	for series, d := range testenv.ReadmeMetrics(t, pluginREADME) {
+		if !strings.Contains(series, " ") {
+			out[series] = d.Fields
 		}
 	}
-	require.NoError(t, sc.Err())
 	return out
 }
 
