@@ -9,7 +9,7 @@ VERSION ?= 0.1.0
 FUZZ    := .:FuzzSockstat .:FuzzLimits .:FuzzNetstat .:FuzzSnmp6 .:FuzzBeancounters .:FuzzProtocols .:FuzzUnixPaths .:FuzzNetNSLink .:FuzzMemoryStat .:FuzzDNSInodes .:FuzzPasswd .:FuzzSocketInode .:FuzzDiagReply ./nagios:FuzzRange ./nagios:FuzzThreshold ./nagios:FuzzParseArgs ./nagios:FuzzPerfdata ./nagios:FuzzStateFile
 FUZZTIME ?= 5s
 
-.PHONY: all build test fuzz bench lint run deps clean drill e2e
+.PHONY: all build test fuzz bench lint readme-lint run deps clean drill e2e
 
 all: build
 
@@ -20,7 +20,7 @@ build:
 deps:
 	sh scripts/deps.sh
 
-test: deps lint
+test: deps lint readme-lint
 	$(GO) test -count=1 ./...
 	@$(MAKE) --no-print-directory fuzz
 
@@ -36,6 +36,11 @@ fuzz:
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	sh bench/owners.sh
+
+# Telegraf's own linter of plugin READMEs, of the release we build against.
+README_LINTER := $(GO) run github.com/influxdata/telegraf/tools/readme_linter@v1.39.3
+readme-lint:
+	$(README_LINTER) plugins/inputs/sockwatch/README.md
 
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
