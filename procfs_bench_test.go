@@ -39,6 +39,7 @@ func BenchmarkProcfs(b *testing.B) {
 		b.Run("source="+name+"/reader=procfs", theirs)
 	}
 
+	// sockwatch reads protocols with sockstat and sockstat6.
 	run("sockstat", func(b *testing.B) {
 		fr := kept()
 		b.ReportAllocs()
