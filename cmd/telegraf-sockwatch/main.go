@@ -133,8 +133,8 @@ func load(s *shim.Shim, configFile string, log telegraf.Logger) error {
 	return nil
 }
 
-// bound wraps the shim's input in a gather timeout, its errors logged
-// through log.
+// bound wraps the shim's input in a gather timeout; log takes the debug
+// line of each gather.
 func bound(s *shim.Shim, timeout time.Duration, log telegraf.Logger) telegraf.Input {
 	what := "reading " + core.ProcRoot(s.Input.(*sockwatch.Sockwatch).ProcRoot)
 	return &boundedInput{Input: s.Input, maker: s, log: log, timeout: timeout, what: what}
