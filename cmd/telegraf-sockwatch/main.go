@@ -17,6 +17,7 @@ import (
 	"github.com/influxdata/telegraf/plugins/inputs"
 
 	core "github.com/sockwatch/sockwatch"
+	"github.com/sockwatch/sockwatch/internal/privilege"
 	"github.com/sockwatch/sockwatch/plugins/inputs/sockwatch"
 )
 
@@ -38,6 +39,12 @@ Flags:
 `
 
 func main() {
+	// Before anything reads a file the caller named: the configuration
+	// file is read with no capability effective.
+	if _, err := privilege.Setup(); err != nil {
+		fmt.Fprintf(os.Stderr, "telegraf-sockwatch: cannot lower the privileges it runs with: %v\n", err)
+		os.Exit(1)
+	}
 	configFile := flag.String("config", "", "`FILE` holding one [[inputs.sockwatch]] section (default: the plugin's defaults)")
 	pollInterval := flag.Duration("poll_interval", 1*time.Second, "how often to gather without being asked")
 	pollDisabled := flag.Bool("poll_interval_disabled", false,

@@ -8,12 +8,14 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -84,7 +86,8 @@ var (
 )
 
 // Build compiles the command in pkg (a path relative to the module root, such
-// as "./cmd/check_sockwatch") once per test process and returns the binary.
+// as "./cmd/check_sockwatch") once per test process, without cgo, and returns
+// the binary.
 // Binaries go to CacheDir/bin, written under a temporary name and renamed, so
 // test processes of several packages can build the same command at once.
 func Build(t testing.TB, pkg string) string {
@@ -106,6 +109,9 @@ func Build(t testing.TB, pkg string) string {
 	tmp.Close()
 	cmd := exec.Command("go", "build", "-o", tmp.Name(), pkg)
 	cmd.Dir = ModuleRoot(t)
+	// As make build does: given capabilities, the binaries change them on
+	// every thread, which takes a build without cgo.
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		os.Remove(tmp.Name())
 		t.Fatalf("testenv: building %s: %v\n%s", pkg, err, out)
@@ -294,6 +300,50 @@ func ReadmeMetrics(t testing.TB, path string) map[string]Documented {
 				}
 			}
 		}
+	}
+	return out
+}
+
+// Caps are one thread's capability sets, as /proc/PID/task/TID/status
+// shows them.
+type Caps struct{ Inh, Prm, Eff, Amb uint64 }
+
+func (c Caps) String() string {
+	return fmt.Sprintf("CapInh %016x CapPrm %016x CapEff %016x CapAmb %016x", c.Inh, c.Prm, c.Eff, c.Amb)
+}
+
+// ThreadCaps returns the capability sets of every thread of process pid,
+// by thread ID: capabilities belong to a thread, and a Go program runs on
+// several.
+func ThreadCaps(t testing.TB, pid int) map[int]Caps {
+	t.Helper()
+	dir := fmt.Sprintf("/proc/%d/task", pid)
+	tasks, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	out := map[int]Caps{}
+	for _, task := range tasks {
+		data, err := os.ReadFile(filepath.Join(dir, task.Name(), "status"))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // the thread ended
+		}
+		if err != nil {
+			t.Fatalf("testenv: %v", err)
+		}
+		var c Caps
+		for _, line := range strings.Split(string(data), "\n") {
+			name, value, _ := strings.Cut(line, ":\t")
+			dst := map[string]*uint64{"CapInh": &c.Inh, "CapPrm": &c.Prm, "CapEff": &c.Eff, "CapAmb": &c.Amb}[name]
+			if dst == nil {
+				continue
+			}
+			if *dst, err = strconv.ParseUint(value, 16, 64); err != nil {
+				t.Fatalf("testenv: %s of thread %s: %v", name, task.Name(), err)
+			}
+		}
+		tid, _ := strconv.Atoi(task.Name())
+		out[tid] = c
 	}
 	return out
 }
