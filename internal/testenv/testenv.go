@@ -239,19 +239,111 @@ func CopyTree(t testing.TB, src string, readers Readers) string {
 // cache is under root's home.
 func PublicCopy(t testing.TB, bin string) string {
 	t.Helper()
+	return copyBinary(t, bin, 0o755, 0o755, 0)
+}
+
+// NobodyGID is the group of user nobody (nogroup), the tests' unprivileged
+// user.
+const NobodyGID = 65534
+
+// CapableCopy copies the binary bin as the README has an administrator
+// install it: given capabilities caps with setcap ("cap_dac_read_search,
+// cap_sys_ptrace+ep"), and only runnable by root and the members of group
+// gid, from a directory no one else may enter. It needs root and setcap
+// (libcap2-bin, installed by scripts/deps.sh).
+func CapableCopy(t testing.TB, bin, caps string, gid int) string {
+	t.Helper()
+	dst := copyBinary(t, bin, 0o750, 0o750, gid)
+	if out, err := exec.Command("setcap", caps, dst).CombinedOutput(); err != nil {
+		t.Fatalf("testenv: setcap %s %s: %v\n%s", caps, dst, err, out)
+	}
+	return dst
+}
+
+// copyBinary copies bin into a directory of its own, mode dirMode, its
+// parent traversable by all; both the directory and the copy (mode
+// fileMode) belong to root and group gid.
+func copyBinary(t testing.TB, bin string, dirMode, fileMode os.FileMode, gid int) string {
+	t.Helper()
 	dir := t.TempDir()
+	dst := filepath.Join(dir, filepath.Base(bin))
 	data, err := os.ReadFile(bin)
 	if err == nil {
-		err = errors.Join(os.Chmod(dir, 0o755), os.Chmod(filepath.Dir(dir), 0o755))
-	}
-	dst := filepath.Join(dir, filepath.Base(bin))
-	if err == nil {
-		err = os.WriteFile(dst, data, 0o755)
+		err = errors.Join(os.Chmod(filepath.Dir(dir), 0o711), os.Chown(dir, 0, gid), os.Chmod(dir, dirMode),
+			os.WriteFile(dst, data, fileMode), os.Chown(dst, 0, gid), os.Chmod(dst, fileMode))
 	}
 	if err != nil {
 		t.Fatalf("testenv: copying %s: %v", bin, err)
 	}
 	return dst
+}
+
+// Secrets are what LeakTrees' root-only files hold: numbers and words that
+// must not come out of a binary that was pointed at them.
+var Secrets = []string{"7391046", "5550123", "saltsecret", "hunter2word"}
+
+// LeakTrees builds proc trees that anyone may read, whose files are links
+// into a directory only root may enter, holding Secrets: the test of a
+// binary given capabilities and pointed at a tree of the caller's choosing.
+// In the first, sockstat is sound (a regular file) and the limits
+// (file-max, tcp_max_orphans, tcp_max_tw_buckets) are links to a number,
+// netstat to counters, protocols and user_beancounters to lines of words;
+// a binary reading them through its capabilities would print the number as
+// a limit and quote the words in parse errors. In the second, sockstat
+// itself is a link to lines of /etc/shadow's form, whose first word (a
+// secret too) ends in ":".
+func LeakTrees(t testing.TB) []string {
+	t.Helper()
+	secret := t.TempDir()
+	files := map[string]string{
+		"number":  "7391046\n",
+		"netstat": "TcpExt: TCPAbortOnMemory TCPMemoryPressures\nTcpExt: 5550123 5550123\n",
+		"words":   "saltsecret:$6$hunter2word:19000:0:99999:7:::\nhunter2word saltsecret\n",
+	}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(secret, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chmod(secret, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	const sockstat = "sockets: used 371\nTCP: inuse 29 orphan 0 tw 3 alloc 31 mem 2\nUDP: inuse 14 mem 1\n"
+	trees := []map[string]string{
+		{
+			"net/sockstat":                    "",
+			"sys/fs/file-max":                 "number",
+			"sys/net/ipv4/tcp_max_orphans":    "number",
+			"sys/net/ipv4/tcp_max_tw_buckets": "number",
+			"net/netstat":                     "netstat",
+			"net/protocols":                   "words",
+			"user_beancounters":               "words",
+		},
+		{"net/sockstat": "words"},
+	}
+	var roots []string
+	for _, tree := range trees {
+		root := t.TempDir()
+		for _, dir := range []string{root, filepath.Dir(root)} {
+			if err := os.Chmod(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for path, target := range tree {
+			path = filepath.Join(root, path)
+			err := os.MkdirAll(filepath.Dir(path), 0o755)
+			if err == nil && target == "" {
+				err = os.WriteFile(path, []byte(sockstat), 0o644)
+			} else if err == nil {
+				err = os.Symlink(filepath.Join(secret, target), path)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		roots = append(roots, root)
+	}
+	return roots
 }
 
 // Documented is what a plugin README's Metrics section lists for a series.
