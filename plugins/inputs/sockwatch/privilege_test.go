@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -159,4 +161,29 @@ func TestRaisedCapabilitiesBetweenGathers(t *testing.T) {
 		require.True(t, seen, "gather %d saw the root process's sockets", gather)
 		requireLowered(fmt.Sprintf("after gather %d", gather))
 	}
+}
+
+// TestRaisedCgoBuildRefuses: telegraf-sockwatch built with cgo (go build's
+// default where a C compiler is found) cannot change the capabilities of
+// every thread; given capabilities, it says so and stops before reading
+// anything.
+func TestRaisedCgoBuildRefuses(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "telegraf-sockwatch")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/telegraf-sockwatch")
+	build.Dir = testenv.ModuleRoot(t)
+	build.Env = append(os.Environ(), "CGO_ENABLED=1")
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	capable := testenv.CapableCopy(t, bin, "cap_dac_read_search,cap_sys_ptrace+ep", testenv.NobodyGID)
+
+	stdout, stderr, code := testenv.Run(t, runAs(t, nobody, capable, "-once"))
+	require.Equal(t, 1, code)
+	require.Empty(t, stdout)
+	require.Equal(t, "telegraf-sockwatch: cannot lower the privileges it runs with: this binary was built with cgo,"+
+		" so its capabilities cannot be lowered on every thread: rebuild it with CGO_ENABLED=0 (make build does)\n", stderr)
+
+	// Without raised privileges it runs.
+	stdout, stderr, code = testenv.Run(t, runAs(t, nobody, testenv.PublicCopy(t, bin), "-once"))
+	require.Equal(t, 0, code, stderr)
+	require.Contains(t, stdout, "sockets_used=")
 }
