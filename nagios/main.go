@@ -38,6 +38,11 @@ func Main(args []string, w io.Writer) int {
 	}
 	root := sockwatch.ProcRoot(cfg.ProcRoot)
 	r := Run(cfg.Timeout, "reading "+root, func() *Result { return Check(cfg) })
+	// Check drops them after its scan; this covers a check that timed out
+	// or panicked on the way.
+	if err := privilege.Drop(); err != nil {
+		r = &Result{State: Unknown, Summary: err.Error()}
+	}
 	fmt.Fprint(w, r.Format(Name))
 	return int(r.State)
 }

@@ -166,11 +166,12 @@ func setIDs(euid, egid, suid, sgid int) error {
 }
 
 // During runs f with caps (a subset of Kept) effective, and lowers them
-// again after; a set-user-ID or set-group-ID binary has its effective IDs
-// back for that time. Before Setup lowered anything, or after Drop, f runs
-// as the process is. If the capabilities cannot be raised, f does not run;
-// the error of raising or lowering them is returned.
-func During(caps Set, f func()) error {
+// again when f returns or panics; a set-user-ID or set-group-ID binary has
+// its effective IDs back for that time. Before Setup lowered anything, or
+// after Drop, f runs as the process is. If the capabilities cannot be
+// raised, f does not run; the error of raising or lowering them is
+// returned.
+func During(caps Set, f func()) (err error) {
 	state.Lock()
 	managed := state.managed && !state.dropped
 	state.Unlock()
@@ -181,10 +182,12 @@ func During(caps Set, f func()) error {
 	if err := raise(caps); err != nil {
 		return fmt.Errorf("raising capabilities %s: %w", caps&Kept, err)
 	}
+	defer func() {
+		if lerr := Lower(); lerr != nil && err == nil {
+			err = lerr
+		}
+	}()
 	f()
-	if err := lower(); err != nil {
-		return fmt.Errorf("lowering capabilities: %w", err)
-	}
 	return nil
 }
 
@@ -202,18 +205,28 @@ func raise(caps Set) error {
 	return capset(sets{eff: caps & s.prm, prm: s.prm})
 }
 
-func lower() error {
+// Lower makes no capability effective, and the real IDs the effective
+// ones, at once: what During does when its function returns, for a caller
+// that gave up waiting for it (a gather abandoned on a hung read, which
+// then goes on, if ever, without them).
+func Lower() error {
 	state.Lock()
 	defer state.Unlock()
+	if !state.managed || state.dropped {
+		return nil
+	}
 	s, err := capget()
+	if err == nil {
+		err = capset(sets{prm: s.prm})
+	}
+	if err == nil {
+		id := state.ids
+		err = setIDs(id.ruid, id.rgid, id.euid, id.egid)
+	}
 	if err != nil {
-		return err
+		return fmt.Errorf("lowering capabilities: %w", err)
 	}
-	if err := capset(sets{prm: s.prm}); err != nil {
-		return err
-	}
-	id := state.ids
-	return setIDs(id.ruid, id.rgid, id.euid, id.egid)
+	return nil
 }
 
 // Drop lets go of every capability, and of a set-user-ID's or
