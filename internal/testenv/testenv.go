@@ -7,6 +7,8 @@ package testenv
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -88,8 +90,9 @@ var (
 // Build compiles the command in pkg (a path relative to the module root, such
 // as "./cmd/check_sockwatch") once per test process, without cgo, and returns
 // the binary.
-// Binaries go to CacheDir/bin, written under a temporary name and renamed, so
-// test processes of several packages can build the same command at once.
+// Binaries go to a directory of CacheDir/bin for this source tree, written
+// under a temporary name and renamed, so test processes of several packages
+// can build the same command at once.
 func Build(t testing.TB, pkg string) string {
 	t.Helper()
 	buildMu.Lock()
@@ -97,7 +100,10 @@ func Build(t testing.TB, pkg string) string {
 	if bin, ok := built[pkg]; ok {
 		return bin
 	}
-	dir := filepath.Join(CacheDir(t), "bin")
+	// One directory per source tree: work trees of the same module tested
+	// at once must not run each other's builds.
+	sum := sha256.Sum256([]byte(ModuleRoot(t)))
+	dir := filepath.Join(CacheDir(t), "bin", hex.EncodeToString(sum[:6]))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatalf("testenv: %v", err)
 	}
