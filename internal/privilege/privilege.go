@@ -52,19 +52,17 @@ const atSecure = 23
 // ids are the process's user and group IDs, as it started.
 type ids struct{ ruid, euid, rgid, egid int }
 
-var (
-	state struct {
-		sync.Mutex
-		once   sync.Once
-		status Status
-		err    error
-		ids    ids
-		// managed is set once Setup has lowered the privileges: During
-		// and Drop change nothing before.
-		managed bool
-		dropped bool
-	}
-)
+// state is the process's: privileges are the process's, not a caller's.
+var state struct {
+	sync.Mutex
+	once   sync.Once
+	status Status
+	err    error
+	ids    ids
+	// managed is set once Setup has lowered the privileges: During, Lower
+	// and Drop change nothing before, nor once dropped is set.
+	managed, dropped bool
+}
 
 // Current returns the process's status as it started: computed on first
 // use, before Setup changes anything.
