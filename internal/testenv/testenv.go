@@ -284,9 +284,10 @@ func copyBinary(t testing.TB, bin string, dirMode, fileMode os.FileMode, gid int
 	return dst
 }
 
-// Secrets are what LeakTrees' root-only files hold: numbers and words that
-// must not come out of a binary that was pointed at them.
-var Secrets = []string{"7391046", "5550123", "saltsecret", "hunter2word"}
+// Secrets are what LeakTrees' root's files hold: numbers and words that
+// must not come out of a binary run by another user who pointed it at
+// them.
+var Secrets = []string{"7391046", "5550123", "saltsecret", "hunter2word", "roothome"}
 
 // LeakTrees builds proc trees that anyone may read, whose files are links
 // into a directory only root may enter, holding Secrets: the test of a
@@ -297,10 +298,12 @@ var Secrets = []string{"7391046", "5550123", "saltsecret", "hunter2word"}
 // a binary reading them through its capabilities would print the number as
 // a limit and quote the words in parse errors. In the second, sockstat
 // itself is a link to lines of /etc/shadow's form, whose first word (a
-// secret too) ends in ":".
+// secret too) ends in ":". In the third, sockstat is a link to a file of
+// root's that anyone may read, as /etc/passwd: its text must not be quoted
+// to another user either.
 func LeakTrees(t testing.TB) []string {
 	t.Helper()
-	secret := t.TempDir()
+	secret, public := t.TempDir(), t.TempDir()
 	files := map[string]string{
 		"number":  "7391046\n",
 		"netstat": "TcpExt: TCPAbortOnMemory TCPMemoryPressures\nTcpExt: 5550123 5550123\n",
@@ -311,7 +314,9 @@ func LeakTrees(t testing.TB) []string {
 			t.Fatal(err)
 		}
 	}
-	if err := os.Chmod(secret, 0o700); err != nil {
+	err := errors.Join(os.Chmod(secret, 0o700), os.Chmod(public, 0o755), os.Chmod(filepath.Dir(public), 0o755),
+		os.WriteFile(filepath.Join(public, "passwd"), []byte("roothome:x:0:0:root:/root:/bin/sh\n"), 0o644))
+	if err != nil {
 		t.Fatal(err)
 	}
 	const sockstat = "sockets: used 371\nTCP: inuse 29 orphan 0 tw 3 alloc 31 mem 2\nUDP: inuse 14 mem 1\n"
@@ -326,6 +331,7 @@ func LeakTrees(t testing.TB) []string {
 			"user_beancounters":               "words",
 		},
 		{"net/sockstat": "words"},
+		{"net/sockstat": filepath.Join(public, "passwd")},
 	}
 	var roots []string
 	for _, tree := range trees {
@@ -341,7 +347,10 @@ func LeakTrees(t testing.TB) []string {
 			if err == nil && target == "" {
 				err = os.WriteFile(path, []byte(sockstat), 0o644)
 			} else if err == nil {
-				err = os.Symlink(filepath.Join(secret, target), path)
+				if !filepath.IsAbs(target) {
+					target = filepath.Join(secret, target)
+				}
+				err = os.Symlink(target, path)
 			}
 			if err != nil {
 				t.Fatal(err)

@@ -102,12 +102,19 @@ func TestRaisedReadsOnlyRealProc(t *testing.T) {
 	require.Contains(t, stdout, "tcp_abort_on_memory=5550123i")
 
 	// nobody without capabilities is not refused: the kernel keeps the
-	// secrets from it.
+	// secrets from it, and the text of root's file it may read is not
+	// quoted.
 	stdout, stderr, code = testenv.Run(t, asNobody(t, "-config", conf, "-once"))
 	require.Equal(t, 1, code, "the files behind the links are errors")
 	require.Contains(t, stderr, "permission denied")
 	require.Contains(t, stdout, "sockets_used=371i")
 	requireNoSecret(t, stdout+stderr, "stdout or stderr")
+	conf = readableConf(t, fmt.Sprintf("[[inputs.sockwatch]]\n  proc_root = %q\n", trees[2]))
+	stdout, stderr, code = testenv.Run(t, asNobody(t, "-config", conf, "-once"))
+	require.Equal(t, 1, code)
+	require.Empty(t, stdout)
+	require.Equal(t, "telegraf-sockwatch: "+trees[2]+"/net/sockstat:1: [...]: want key value pairs, got 1 fields"+
+		" ([...] stands for the file's text, not quoted: the file is neither under proc nor this user's)\n", stderr)
 }
 
 // TestRaisedCapabilitiesBetweenGathers runs telegraf-sockwatch given
