@@ -53,8 +53,7 @@ func Check(cfg *Config) *Result {
 	if err != nil {
 		return &Result{State: Unknown, Summary: "cannot read socket statistics: " + err.Error()}
 	}
-	snap := c.snap
-	c.advice = counterAdvice(snap)
+	c.advice = counterAdvice(c.snap)
 	c.loadState()
 	c.gauges()
 	c.counters()
@@ -69,19 +68,20 @@ type checker struct {
 	cfg    *Config
 	reader *sockwatch.Reader
 	snap   *sockwatch.Snapshot
-	// What scan found of namespaces (--namespaces) and owners (--top).
-	nsScan          *sockwatch.NetNSScan
-	ownerScan       *sockwatch.Owners
-	nsErr, ownerErr error
-	now             time.Time
-	items           []*item
-	notes           []string // long output lines that are not metrics
+	now    time.Time
+	items  []*item
+	notes  []string // long output lines that are not metrics
 	// advice is the host's advice of each counter by label.
 	advice map[string]string
 
 	statePath string           // "" when no state file can be used
 	prev      *stateData       // the last run's baseline; nil without one
 	next      map[string]int64 // this run's counters, the next baseline
+
+	// What scan found of namespaces (--namespaces) and owners (--top).
+	nsScan          *sockwatch.NetNSScan
+	ownerScan       *sockwatch.Owners
+	nsErr, ownerErr error
 }
 
 // scan reads the snapshot, and the namespaces and owners when asked for.
