@@ -3,6 +3,7 @@ package nagios_test
 import (
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -12,7 +13,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
-	"github.com/sockwatch/sockwatch/internal/privilege"
 	"github.com/sockwatch/sockwatch/internal/testenv"
 )
 
@@ -178,7 +178,9 @@ func TestRaisedDropsBeforeOutput(t *testing.T) {
 	for tid, c := range threads {
 		require.Equal(t, testenv.Caps{}, c, "thread %d of the check, stopped writing its output", tid)
 	}
-	t.Logf("file capabilities of the check: %s", privilege.Scan)
+	getcap, err := exec.Command("getcap", bin).CombinedOutput()
+	require.NoError(t, err, "%s", getcap)
+	t.Logf("before: %s", strings.TrimSpace(string(getcap)))
 	t.Logf("after the scan, blocked writing its output: %d threads, each %v", len(threads), threads[cmd.Process.Pid])
 
 	out, err := io.ReadAll(r)
