@@ -137,7 +137,7 @@ func TestRaisedLive(t *testing.T) {
 	requireRoot(t)
 	testenv.StartHelper(t, topHelperEnv+"="+filepath.Join(t.TempDir(), "root.sock"))
 	o := runCheck(t, checkCommand(capableCheck(t), nobody, []string{"XDG_STATE_HOME=" + nobodyStateHome(t)},
-		"--top", "1000", "--namespaces", "-c", "sockets_used=1000000000"))
+		"--top", "1000", "--namespaces", "-t", "120"))
 	require.NotEqual(t, 3, o.code, o.all)
 	require.Contains(t, o.long, `  "x'=1;2 ¦" (root): 7 sockets (7 unix) in 1 process`, o.all)
 }
@@ -161,18 +161,21 @@ func TestRaisedDropsBeforeOutput(t *testing.T) {
 	require.NoError(t, err)
 
 	bin := capableCheck(t)
-	cmd := checkCommand(bin, nobody, []string{"XDG_STATE_HOME=" + stateHome}, "--top", "1000", "--namespaces")
+	cmd := checkCommand(bin, nobody, []string{"XDG_STATE_HOME=" + stateHome}, "--top", "1000", "--namespaces", "-t", "120")
 	cmd.Stdout = w
 	require.NoError(t, cmd.Start())
 	w.Close()
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	done := make(chan struct{})
+	go func() {
+		cmd.Wait()
+		close(done)
+	}()
 
 	state := filepath.Join(stateHome, "sockwatch")
 	require.Eventually(t, func() bool {
 		entries, _ := os.ReadDir(state)
 		return len(entries) == 1 && !strings.HasPrefix(entries[0].Name(), ".")
-	}, 10*time.Second, 10*time.Millisecond, "the state file is saved")
+	}, 2*time.Minute, 10*time.Millisecond, "the state file is saved")
 	threads := testenv.ThreadCaps(t, cmd.Process.Pid)
 	require.Greater(t, len(threads), 1)
 	for tid, c := range threads {
@@ -185,7 +188,10 @@ func TestRaisedDropsBeforeOutput(t *testing.T) {
 
 	out, err := io.ReadAll(r)
 	require.NoError(t, err)
-	require.NoError(t, <-done)
-	require.True(t, strings.HasPrefix(string(out), filler+"SOCKWATCH OK - "), string(out))
+	<-done
+	// Whatever the state of this host (a drill may be running), not
+	// UNKNOWN.
+	require.Contains(t, []int{0, 1, 2}, cmd.ProcessState.ExitCode(), string(out))
+	require.Regexp(t, `^SOCKWATCH (OK|WARNING|CRITICAL) - `, strings.TrimPrefix(string(out), filler))
 	require.Contains(t, string(out), `"x'=1;2 ¦" (root): 7 sockets`, "the scan saw root's process")
 }

@@ -126,7 +126,8 @@ func TestRaisedReadsOnlyRealProc(t *testing.T) {
 func TestRaisedCapabilitiesBetweenGathers(t *testing.T) {
 	testenv.StartHelper(t, ownerHelperEnv+"="+t.TempDir())
 	conf := readableConf(t, "[[inputs.sockwatch]]\n  owners = true\n  owners_top = 1000\n  namespaces = true\n")
-	cmd := runAs(t, nobody, capableBinary(t), "-config", conf, "-poll_interval_disabled")
+	// A host under load (a drill's hundred thousand sockets) may take a while.
+	cmd := runAs(t, nobody, capableBinary(t), "-config", conf, "-poll_interval_disabled", "-gather_timeout", "2m")
 	stdin, err := cmd.StdinPipe()
 	require.NoError(t, err)
 	stdout, err := cmd.StdoutPipe()
@@ -153,7 +154,7 @@ func TestRaisedCapabilitiesBetweenGathers(t *testing.T) {
 				}
 			}
 			return len(threads) > 1
-		}, 10*time.Second, 5*time.Millisecond, "%s: every thread has %v: %v", when, lowered, threads)
+		}, time.Minute, 5*time.Millisecond, "%s: every thread has %v: %v", when, lowered, threads)
 		t.Logf("%s: %d threads, each %v", when, len(threads), lowered)
 	}
 	requireLowered("before the first gather")
