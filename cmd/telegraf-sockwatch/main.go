@@ -35,6 +35,10 @@ FILE holds one [[inputs.sockwatch]] section; without -config the plugin runs
 with its defaults (proc root: $HOST_PROC, else /proc). It stops when stdin
 is closed or on SIGINT/SIGTERM.
 
+Given capabilities (setcap) or set-user-ID, it reads only /proc and
+/sys/fs/cgroup: another proc_root, cgroup_root, HOST_PROC or HOST_SYS fails
+its start; run it as root to read another.
+
 Flags:
 `
 
