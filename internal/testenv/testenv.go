@@ -21,6 +21,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // TelegrafVersion is the Telegraf release the tests run against.
@@ -271,7 +273,7 @@ func CapableCopy(t testing.TB, bin, caps string, gid int) string {
 // fileMode) belong to root and group gid.
 func copyBinary(t testing.TB, bin string, dirMode, fileMode os.FileMode, gid int) string {
 	t.Helper()
-	dir := t.TempDir()
+	dir := execDir(t)
 	dst := filepath.Join(dir, filepath.Base(bin))
 	data, err := os.ReadFile(bin)
 	if err == nil {
@@ -282,6 +284,35 @@ func copyBinary(t testing.TB, bin string, dirMode, fileMode os.FileMode, gid int
 		t.Fatalf("testenv: copying %s: %v", bin, err)
 	}
 	return dst
+}
+
+// execDir returns a new directory for a binary, removed when the test
+// ends, on a file system that honours set-user-ID bits and file
+// capabilities (a nosuid mount ignores both): the temporary directory's,
+// else /var/tmp's, since /tmp is a nosuid tmpfs on some systems (Debian 13).
+func execDir(t testing.TB) string {
+	t.Helper()
+	for _, base := range []string{os.TempDir(), "/var/tmp"} {
+		var st unix.Statfs_t
+		if unix.Statfs(base, &st) != nil || st.Flags&unix.ST_NOSUID != 0 {
+			continue
+		}
+		if base == os.TempDir() {
+			return t.TempDir()
+		}
+		parent, err := os.MkdirTemp(base, "sockwatch-test-")
+		if err != nil {
+			t.Fatalf("testenv: %v", err)
+		}
+		t.Cleanup(func() { os.RemoveAll(parent) })
+		dir := filepath.Join(parent, "bin")
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			t.Fatalf("testenv: %v", err)
+		}
+		return dir
+	}
+	t.Fatalf("testenv: %s and /var/tmp are mounted nosuid: set TMPDIR to a directory that honours set-user-ID and file capabilities", os.TempDir())
+	return ""
 }
 
 // Secrets are what LeakTrees' root's files hold: numbers and words that
