@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sockwatch/sockwatch"
+	"github.com/sockwatch/sockwatch/internal/privilege"
 )
 
 // Config is what the command line asks of the check.
@@ -36,14 +37,23 @@ func (c *Config) selected(metric string) bool {
 }
 
 // Check reads the proc root once and evaluates every selected metric.
+//
+// Everything it reads of proc, it reads first, with the capabilities it was
+// given raised (see package privilege), then drops them for good: the state
+// file and the output are handled with none.
 func Check(cfg *Config) *Result {
-	reader := sockwatch.NewReader(cfg.ProcRoot)
-	snap, err := reader.Read()
+	c := &checker{cfg: cfg, reader: sockwatch.NewReader(cfg.ProcRoot), now: time.Now()}
+	var err error
+	if perr := privilege.During(privilege.Scan, func() { err = c.scan() }); perr != nil {
+		return &Result{State: Unknown, Summary: perr.Error()}
+	}
+	if perr := privilege.Drop(); perr != nil {
+		return &Result{State: Unknown, Summary: perr.Error()}
+	}
 	if err != nil {
 		return &Result{State: Unknown, Summary: "cannot read socket statistics: " + err.Error()}
 	}
-	c := &checker{cfg: cfg, reader: reader, snap: snap, now: time.Now()}
-	c.advice = counterAdvice(snap)
+	c.advice = counterAdvice(c.snap)
 	c.loadState()
 	c.gauges()
 	c.counters()
@@ -67,6 +77,27 @@ type checker struct {
 	statePath string           // "" when no state file can be used
 	prev      *stateData       // the last run's baseline; nil without one
 	next      map[string]int64 // this run's counters, the next baseline
+
+	// What scan found of namespaces (--namespaces) and owners (--top).
+	nsScan          *sockwatch.NetNSScan
+	ownerScan       *sockwatch.Owners
+	nsErr, ownerErr error
+}
+
+// scan reads the snapshot, and the namespaces and owners when asked for.
+func (c *checker) scan() error {
+	snap, err := c.reader.Read()
+	if err != nil {
+		return err
+	}
+	c.snap = snap
+	if c.cfg.Namespaces {
+		c.nsScan, c.nsErr = c.reader.Namespaces(snap)
+	}
+	if c.cfg.Top > 0 {
+		c.ownerScan, c.ownerErr = sockwatch.ScanOwners(snap.Root, sockwatch.OwnerOptions{Top: c.cfg.Top, UnixNetDir: snap.NetDir})
+	}
+	return nil
 }
 
 // gauges builds and evaluates the metrics that have a value and a limit.

@@ -189,6 +189,10 @@ Usage: check_sockwatch [-w METRIC=RANGE]... [-c METRIC=RANGE]...
                                under /var/lib/sockwatch for root, else
                                $XDG_STATE_HOME/sockwatch or
                                ~/.local/state/sockwatch, directory 0700)
+     Given capabilities or set-user-ID, the check reads only /proc and keeps
+     its state in the default directory: another --proc-root, $HOST_PROC or
+     --state-file is refused (UNKNOWN); run it as root, or without
+     capabilities, to use them.
  -t, --timeout SECONDS         give up with UNKNOWN after this long
                                (default 10)
  -v, --verbose                 also list OK containers and counters, the

@@ -16,7 +16,7 @@ import (
 // is kept per namespace inode: a namespace that is gone leaves the state
 // file with this run, and a new one starts without a baseline.
 func (c *checker) namespaces() {
-	scan, err := c.reader.Namespaces(c.snap)
+	scan, err := c.nsScan, c.nsErr
 	if err != nil {
 		c.notes = append(c.notes, fmt.Sprintf("namespaces: cannot list processes (%v)", err))
 		return
