@@ -261,4 +261,3 @@ func attachedIDs(t *testing.T, tr *Tracer) []uint32 {
 	}
 	return ids
 }
-
