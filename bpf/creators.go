@@ -21,6 +21,7 @@ type Tracer struct {
 
 	last    time.Time
 	prev    map[creatorsProcessKey]creatorsProcess
+	spare   map[creatorsProcessKey]creatorsProcess // the next read's, reused
 	prevMem map[creatorsMemoryKey]uint64
 	// Entries this side saw and deleted; with the programs' own count of
 	// entries added, what the maps evicted.
@@ -49,6 +50,7 @@ func Open(opts Options) (*Tracer, error) {
 	}
 	t := &Tracer{
 		prev:    make(map[creatorsProcessKey]creatorsProcess),
+		spare:   make(map[creatorsProcessKey]creatorsProcess),
 		prevMem: make(map[creatorsMemoryKey]uint64),
 	}
 	if err := spec.LoadAndAssign(&t.objs, nil); err != nil {
@@ -119,17 +121,21 @@ func (t *Tracer) readProcesses(s *Sample) error {
 	if err != nil {
 		return fmt.Errorf("read the eBPF process map: %w", err)
 	}
-	seen := make(map[creatorsProcessKey]creatorsProcess, n)
+	// The previous read's map is reused for this one's: no allocation per
+	// entry for the processes that did nothing.
+	seen := t.spare
+	clear(seen)
 	t.gone = t.gone[:0]
 	for i := range n {
 		k, v := t.keys[i], t.vals[i]
 		old := t.prev[k]
-		p := Process{PID: k.Tgid, Start: k.Start, Name: comm(v.Comm), UID: v.Uid, Exited: v.Exited != 0}
+		p := Process{PID: k.Tgid, Start: k.Start, UID: v.Uid, Exited: v.Exited != 0}
 		for f := range p.Created {
 			p.Created[f] = v.Created[f] - old.Created[f]
 		}
 		p.DNS = v.Dns - old.Dns
 		if p.Sockets() > 0 || p.DNS > 0 {
+			p.Name = comm(v.Comm)
 			s.Processes = append(s.Processes, p)
 		}
 		if p.Exited {
@@ -138,7 +144,7 @@ func (t *Tracer) readProcesses(s *Sample) error {
 		}
 		seen[k] = v
 	}
-	t.prev = seen
+	t.prev, t.spare = seen, t.prev
 	if len(t.gone) > 0 {
 		// A key evicted meanwhile is no error: it is gone either way.
 		deleted, err := t.objs.Processes.BatchDelete(t.gone, nil)
