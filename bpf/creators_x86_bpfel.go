@@ -28,12 +28,14 @@ type creatorsMemoryKey struct {
 }
 
 type creatorsProcess struct {
-	_       structs.HostLayout
-	Created [4]uint64
-	Dns     uint64
-	Uid     uint32
-	Exited  uint32
-	Comm    [16]int8
+	_          structs.HostLayout
+	Created    [4]uint64
+	Dns        uint64
+	Uid        uint32
+	Exited     uint32
+	Generation uint32
+	Pad        uint32
+	Comm       [16]int8
 }
 
 type creatorsProcessKey struct {
@@ -47,13 +49,16 @@ type creatorsProcessKey struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	creatorsMapMemory       = "memory"
-	creatorsMapOwners       = "owners"
-	creatorsMapProcesses    = "processes"
-	creatorsMapStats        = "stats"
-	creatorsProgMemoryLimit = "memory_limit"
-	creatorsProgProcessExit = "process_exit"
-	creatorsProgSysExit     = "sys_exit"
+	creatorsMapMemory            = "memory"
+	creatorsMapOwners            = "owners"
+	creatorsMapProcesses         = "processes"
+	creatorsMapStats             = "stats"
+	creatorsProgChangedProcesses = "changed_processes"
+	creatorsProgMemoryLimit      = "memory_limit"
+	creatorsProgProcessExec      = "process_exec"
+	creatorsProgProcessExit      = "process_exit"
+	creatorsProgSysExit          = "sys_exit"
+	creatorsVarGeneration        = "generation"
 )
 
 // loadCreators returns the embedded CollectionSpec for creators.
@@ -98,9 +103,11 @@ type creatorsSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type creatorsProgramSpecs struct {
-	MemoryLimit *ebpf.ProgramSpec `ebpf:"memory_limit"`
-	ProcessExit *ebpf.ProgramSpec `ebpf:"process_exit"`
-	SysExit     *ebpf.ProgramSpec `ebpf:"sys_exit"`
+	ChangedProcesses *ebpf.ProgramSpec `ebpf:"changed_processes"`
+	MemoryLimit      *ebpf.ProgramSpec `ebpf:"memory_limit"`
+	ProcessExec      *ebpf.ProgramSpec `ebpf:"process_exec"`
+	ProcessExit      *ebpf.ProgramSpec `ebpf:"process_exit"`
+	SysExit          *ebpf.ProgramSpec `ebpf:"sys_exit"`
 }
 
 // creatorsMapSpecs contains maps before they are loaded into the kernel.
@@ -117,6 +124,7 @@ type creatorsMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type creatorsVariableSpecs struct {
+	Generation *ebpf.VariableSpec `ebpf:"generation"`
 }
 
 // creatorsObjects contains all objects after they have been loaded into the kernel.
@@ -158,20 +166,25 @@ func (m *creatorsMaps) Close() error {
 //
 // It can be passed to loadCreatorsObjects or ebpf.CollectionSpec.LoadAndAssign.
 type creatorsVariables struct {
+	Generation *ebpf.Variable `ebpf:"generation"`
 }
 
 // creatorsPrograms contains all programs after they have been loaded into the kernel.
 //
 // It can be passed to loadCreatorsObjects or ebpf.CollectionSpec.LoadAndAssign.
 type creatorsPrograms struct {
-	MemoryLimit *ebpf.Program `ebpf:"memory_limit"`
-	ProcessExit *ebpf.Program `ebpf:"process_exit"`
-	SysExit     *ebpf.Program `ebpf:"sys_exit"`
+	ChangedProcesses *ebpf.Program `ebpf:"changed_processes"`
+	MemoryLimit      *ebpf.Program `ebpf:"memory_limit"`
+	ProcessExec      *ebpf.Program `ebpf:"process_exec"`
+	ProcessExit      *ebpf.Program `ebpf:"process_exit"`
+	SysExit          *ebpf.Program `ebpf:"sys_exit"`
 }
 
 func (p *creatorsPrograms) Close() error {
 	return _CreatorsClose(
+		p.ChangedProcesses,
 		p.MemoryLimit,
+		p.ProcessExec,
 		p.ProcessExit,
 		p.SysExit,
 	)

@@ -183,7 +183,7 @@ func TestLiveMapFull(t *testing.T) {
 	tr := open(t, Options{MaxProcesses: capacity})
 	pids := map[uint32]bool{}
 	for range procs {
-		pid := churn(t, "-udp", "1000", "-duration", "5ms")
+		pid := churn(t, "-sockets", "3", "-duration", "1ms")
 		pids[pid] = true
 		waitGone(t, pid)
 	}

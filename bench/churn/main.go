@@ -31,6 +31,7 @@ func main() {
 	server := flag.String("dns-server", "127.0.0.1", "address the lookups go to, port 53")
 	sendto := flag.Bool("sendto", false, "send lookups with sendto() on an unconnected socket, not connect()")
 	duration := flag.Duration("duration", 0, "stop after this long (0: when stdin closes)")
+	first := flag.Int("sockets", 0, "UDP sockets to create and close before saying ready")
 	flag.Parse()
 
 	if *name != "" {
@@ -72,6 +73,11 @@ func main() {
 	})
 	run(*dns, func() error { return lookup(dst, query, *sendto) })
 
+	for range *first {
+		if err := socketClose(unix.AF_INET, unix.SOCK_DGRAM); err != nil {
+			fail(err)
+		}
+	}
 	fmt.Printf("ready %d\n", os.Getpid())
 	if *duration > 0 {
 		time.Sleep(*duration)
