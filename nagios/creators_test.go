@@ -22,7 +22,7 @@ func TestTraceLive(t *testing.T) {
 	testenv.Start(t, cmd)
 	check := testenv.Build(t, "./cmd/check_sockwatch")
 	state := "--state-file=" + t.TempDir() + "/state"
-	stdout, stderr, code := testenv.Run(t, exec.Command(check, "--trace", "3", "--top", "50", state, "-c", "creation_rate=100000"))
+	stdout, stderr, code := testenv.Run(t, exec.Command(check, "--trace", "3", "--top", "20", "-t", "60", state, "-c", "creation_rate=100000"))
 	require.Empty(t, stderr)
 	require.Equal(t, 0, code, stdout)
 	m := regexp.MustCompile(`(?m)^  dns-storm \(root\): (\d+) sockets/s \((\d+) udp\), (\d+) DNS lookups/s$`).FindStringSubmatch(stdout)
@@ -36,7 +36,7 @@ func TestTraceLive(t *testing.T) {
 	total, _ := strconv.Atoi(p[1])
 	require.GreaterOrEqual(t, total, 270)
 
-	stdout, _, code = testenv.Run(t, exec.Command(check, "--trace", "2", state, "-w", "creation_rate=50"))
+	stdout, _, code = testenv.Run(t, exec.Command(check, "--trace", "2", "-t", "60", state, "-w", "creation_rate=50"))
 	require.Equal(t, 1, code, stdout)
 	require.True(t, strings.HasPrefix(stdout, "SOCKWATCH WARNING - sockets created per second "), stdout)
 }

@@ -69,27 +69,27 @@ func requireWithin10(t *testing.T, want float64, got any, what string) {
 // two gathers has its last rates reported once.
 func TestCreatorsLiveRates(t *testing.T) {
 	s := creatorsPlugin(t)
-	churn(t, "-name", "udp-churn", "-udp", "300")
-	churn(t, "-name", "unix-churn", "-unix", "50")
-	churn(t, "-name", "dns-storm", "-dns", "100")
+	churn(t, "-name", "plugin-udp", "-udp", "300")
+	churn(t, "-name", "plugin-unix", "-unix", "50")
+	churn(t, "-name", "plugin-dns", "-dns", "100")
 	gather(t, s)
-	churn(t, "-name", "short-lived", "-tcp", "200", "-duration", "1s")
+	churn(t, "-name", "plugin-short", "-tcp", "200", "-duration", "1s")
 	time.Sleep(2 * time.Second)
 	acc := gather(t, s)
 	require.Empty(t, acc.Errors)
 
-	udp := creator(acc, "udp-churn")
-	requireWithin10(t, 300, udp["udp_per_second"], "udp-churn udp_per_second")
-	requireWithin10(t, 300, udp["created_per_second"], "udp-churn created_per_second")
+	udp := creator(acc, "plugin-udp")
+	requireWithin10(t, 300, udp["udp_per_second"], "plugin-udp udp_per_second")
+	requireWithin10(t, 300, udp["created_per_second"], "plugin-udp created_per_second")
 	require.Equal(t, 0.0, udp["dns_lookups_per_second"])
 	require.Equal(t, "root", acc.TagValue("sockwatch_creator", "user"))
-	unix := creator(acc, "unix-churn")
-	requireWithin10(t, 50, unix["unix_per_second"], "unix-churn unix_per_second")
-	dns := creator(acc, "dns-storm")
-	requireWithin10(t, 100, dns["dns_lookups_per_second"], "dns-storm dns_lookups_per_second")
-	requireWithin10(t, 100, dns["udp_per_second"], "dns-storm udp_per_second")
+	unix := creator(acc, "plugin-unix")
+	requireWithin10(t, 50, unix["unix_per_second"], "plugin-unix unix_per_second")
+	dns := creator(acc, "plugin-dns")
+	requireWithin10(t, 100, dns["dns_lookups_per_second"], "plugin-dns dns_lookups_per_second")
+	requireWithin10(t, 100, dns["udp_per_second"], "plugin-dns udp_per_second")
 	// 200 a second for 1 s, over an interval of about 2 s.
-	short := creator(acc, "short-lived")
+	short := creator(acc, "plugin-short")
 	require.NotEmpty(t, short, "the process that exited is not reported")
 	require.InDelta(t, 200, short["created"], 20)
 
@@ -102,8 +102,8 @@ func TestCreatorsLiveRates(t *testing.T) {
 	created := udp["created"].(int64)
 	time.Sleep(500 * time.Millisecond)
 	acc = gather(t, s)
-	require.Greater(t, creator(acc, "udp-churn")["created"].(int64), created)
-	require.Empty(t, creator(acc, "short-lived"), "reported again after it exited")
+	require.Greater(t, creator(acc, "plugin-udp")["created"].(int64), created)
+	require.Empty(t, creator(acc, "plugin-short"), "reported again after it exited")
 }
 
 // A process name with a newline, quotes, = and | reaches line protocol as
@@ -137,7 +137,7 @@ func TestCreatorsHostileName(t *testing.T) {
 func TestCreatorsStopDetaches(t *testing.T) {
 	s := creatorsPlugin(t)
 	ids := programsOf(t, os.Getpid())
-	require.Len(t, ids, 3, "programs of this process")
+	require.Len(t, ids, programs, "programs of this process")
 	s.Stop()
 	requireUnloaded(t, ids)
 }
@@ -194,7 +194,7 @@ func TestTelegrafExecdStopDetaches(t *testing.T) {
 					return false
 				}
 				ids = programsOf(t, pid)
-				return len(ids) == 3
+				return len(ids) == programs
 			}, time.Minute, 50*time.Millisecond, "telegraf-sockwatch never attached its programs")
 			time.Sleep(time.Second) // some gathers
 			if how == "kill the plugin" {
@@ -213,6 +213,10 @@ func TestTelegrafExecdStopDetaches(t *testing.T) {
 		})
 	}
 }
+
+// programs is how many eBPF programs the creators attach: four at
+// tracepoints and the process map's iterator.
+const programs = 5
 
 // childNamed returns the PID of the child of parent named comm, 0 if none:
 // each thread lists the children it started.
