@@ -411,6 +411,10 @@ int BPF_PROG(process_exec, struct task_struct *task)
 	return 0;
 }
 
+// visited counts the entries of one run of changed_processes; one runs at a
+// time.
+__u64 visited;
+
 // The processes changed since the previous read, for user space: the map
 // holds every process seen (an idle one too, until it exits), and reading
 // it all at each gather would cost a system call's share per entry. Each
@@ -425,10 +429,12 @@ int changed_processes(struct bpf_iter__bpf_map_elem *ctx)
 	__u32 g = generation;
 
 	if (!key || !p) {
-		__u64 n = ctx->meta->seq_num;
-		bpf_seq_write(seq, &n, sizeof(n));
+		// The end: seq_num is the last entry's index, 0 for none too.
+		bpf_seq_write(seq, &visited, sizeof(visited));
+		visited = 0;
 		return 0;
 	}
+	visited++;
 	if (p->generation == g || p->generation == g - 1) {
 		bpf_seq_write(seq, key, sizeof(*key));
 		bpf_seq_write(seq, p, sizeof(*p));

@@ -59,6 +59,7 @@ const (
 	creatorsProgProcessExit      = "process_exit"
 	creatorsProgSysExit          = "sys_exit"
 	creatorsVarGeneration        = "generation"
+	creatorsVarVisited           = "visited"
 )
 
 // loadCreators returns the embedded CollectionSpec for creators.
@@ -125,6 +126,7 @@ type creatorsMapSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type creatorsVariableSpecs struct {
 	Generation *ebpf.VariableSpec `ebpf:"generation"`
+	Visited    *ebpf.VariableSpec `ebpf:"visited"`
 }
 
 // creatorsObjects contains all objects after they have been loaded into the kernel.
@@ -167,6 +169,7 @@ func (m *creatorsMaps) Close() error {
 // It can be passed to loadCreatorsObjects or ebpf.CollectionSpec.LoadAndAssign.
 type creatorsVariables struct {
 	Generation *ebpf.Variable `ebpf:"generation"`
+	Visited    *ebpf.Variable `ebpf:"visited"`
 }
 
 // creatorsPrograms contains all programs after they have been loaded into the kernel.

@@ -261,3 +261,18 @@ func attachedIDs(t *testing.T, tr *Tracer) []uint32 {
 	}
 	return ids
 }
+
+// A map with room drops nothing, and says so: every entry added is either
+// still there or was freed after its process exited.
+func TestLiveNoFalseDrops(t *testing.T) {
+	tr := open(t, Options{})
+	for range 3 {
+		for range 5 {
+			waitGone(t, churn(t, "-sockets", "2", "-duration", "1ms"))
+		}
+		s, err := tr.Read()
+		require.NoError(t, err)
+		require.Zero(t, s.DroppedProcesses)
+		require.Zero(t, s.DroppedMemory)
+	}
+}
