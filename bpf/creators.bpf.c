@@ -411,33 +411,49 @@ int BPF_PROG(process_exec, struct task_struct *task)
 	return 0;
 }
 
-// visited counts the entries of one run of changed_processes; one runs at a
-// time.
-__u64 visited;
+// collect_changed, run on demand by user space (BPF_PROG_RUN), copies the
+// processes changed since the previous read into changed[] and counts the
+// map's entries: one system call for the whole map, and no per-entry work
+// in the kernel beyond a comparison for the processes that did nothing.
+#define MAX_CHANGED 4096
 
-// The processes changed since the previous read, for user space: the map
-// holds every process seen (an idle one too, until it exits), and reading
-// it all at each gather would cost a system call's share per entry. Each
-// record is the key then the entry; the last 8 bytes are how many entries
-// the map held.
-SEC("iter/bpf_map_elem")
-int changed_processes(struct bpf_iter__bpf_map_elem *ctx)
+struct changed_process {
+	struct process_key key;
+	struct process value;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MAX_CHANGED);
+	__type(key, __u32);
+	__type(value, struct changed_process);
+} changed SEC(".maps");
+
+// What the last collect_changed found: how many entries the map held, how
+// many changed (at most MAX_CHANGED are in changed[]).
+__u64 collected_present, collected_changed;
+
+static long collect_one(struct bpf_map *map, struct process_key *key, struct process *p, void *ctx)
 {
-	struct seq_file *seq = ctx->meta->seq;
-	struct process_key *key = ctx->key;
-	struct process *p = ctx->value;
 	__u32 g = generation;
 
-	if (!key || !p) {
-		// The end: seq_num is the last entry's index, 0 for none too.
-		bpf_seq_write(seq, &visited, sizeof(visited));
-		visited = 0;
+	collected_present++;
+	if (p->generation != g && p->generation != g - 1)
 		return 0;
+	__u32 i = collected_changed++;
+	struct changed_process *slot = bpf_map_lookup_elem(&changed, &i);
+	if (slot) {
+		slot->key = *key;
+		slot->value = *p;
 	}
-	visited++;
-	if (p->generation == g || p->generation == g - 1) {
-		bpf_seq_write(seq, key, sizeof(*key));
-		bpf_seq_write(seq, p, sizeof(*p));
-	}
+	return 0;
+}
+
+SEC("raw_tp")
+int collect_changed(void *ctx)
+{
+	collected_present = 0;
+	collected_changed = 0;
+	bpf_for_each_map_elem(&processes, collect_one, 0, 0);
 	return 0;
 }

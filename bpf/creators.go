@@ -2,16 +2,14 @@
 
 package bpf
 
-//go:generate go run github.com/cilium/ebpf/cmd/bpf2go -cc clang -cflags "-O2 -g -Wall -Werror" -target amd64 -type process_key -type process -type memory_key -type memory_hits creators creators.bpf.c -- -I/usr/include/bpf
+//go:generate go run github.com/cilium/ebpf/cmd/bpf2go -cc clang -cflags "-O2 -g -Wall -Werror" -target amd64 -type process_key -type process -type memory_key -type memory_hits -type changed_process creators creators.bpf.c -- -I/usr/include/bpf
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
+	"slices"
 	"time"
-	"unsafe"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
@@ -20,10 +18,10 @@ import (
 // Tracer holds the counting programs attached, from Open to Close. It is not
 // safe for concurrent use.
 type Tracer struct {
-	objs  creatorsObjects
-	links []link.Link
-	iter  *link.Iter // changed_processes over the process map
-	buf   []byte     // what the iterator wrote, kept between reads
+	objs    creatorsObjects
+	links   []link.Link
+	records []record // the changed processes, kept between reads
+	indexes []uint32 // their indexes in changed[]
 
 	last time.Time
 	prev map[creatorsProcessKey]counts
@@ -75,13 +73,7 @@ func Open(opts Options) (*Tracer, error) {
 		}
 		t.links = append(t.links, l)
 	}
-	it, err := link.AttachIter(link.IterOptions{Program: t.objs.ChangedProcesses, Map: t.objs.Processes})
-	if err != nil {
-		t.Close()
-		return nil, unavailable("attach the process map iterator", err)
-	}
-	t.iter = it
-	t.links = append(t.links, it)
+
 	t.maxProcesses = int(spec.Maps["processes"].MaxEntries)
 	t.last = time.Now()
 	return t, nil
@@ -141,7 +133,7 @@ func (t *Tracer) readProcesses(s *Sample) error {
 		return err
 	}
 	for i := range records {
-		k, v := &records[i].key, &records[i].value
+		k, v := &records[i].Key, &records[i].Value
 		old := t.prev[*k]
 		p := Process{PID: k.Tgid, Start: k.Start, UID: v.Uid, Exited: v.Exited != 0}
 		now := v.counts()
@@ -186,46 +178,53 @@ func (t *Tracer) readProcesses(s *Sample) error {
 	return nil
 }
 
-// record is what changed_processes writes for each process.
-type record struct {
-	key   creatorsProcessKey
-	value creatorsProcess
-}
+// record is a process as collect_changed copies it.
+type record = creatorsChangedProcess
 
-// changed runs the iterator, and returns the records of the processes
-// changed since the previous read and how many entries the map held.
+// maxChanged is MAX_CHANGED of the C source: the size of changed[].
+const maxChanged = 4096
+
+// changed returns the processes changed since the previous read, and how
+// many entries the map held. collect_changed walks the map in the kernel
+// in one system call; when more processes changed than changed[] holds,
+// the whole map is read instead.
 func (t *Tracer) changed() ([]record, int, error) {
-	rd, err := t.iter.Open()
-	if err != nil {
-		return nil, 0, fmt.Errorf("read the eBPF process map: %w", err)
+	if _, err := t.objs.CollectChanged.Run(&ebpf.RunOptions{}); err != nil {
+		return nil, 0, fmt.Errorf("collect the changed processes: %w", err)
 	}
-	defer rd.Close()
-	t.buf = t.buf[:0]
-	for {
-		if len(t.buf) == cap(t.buf) {
-			t.buf = append(t.buf, 0)[:len(t.buf)]
-		}
-		n, err := rd.Read(t.buf[len(t.buf):cap(t.buf)])
-		t.buf = t.buf[:len(t.buf)+n]
-		if err == io.EOF {
-			break
-		}
+	var present, changed uint64
+	if err := t.objs.CollectedPresent.Get(&present); err != nil {
+		return nil, 0, err
+	}
+	if err := t.objs.CollectedChanged.Get(&changed); err != nil {
+		return nil, 0, err
+	}
+	t.records = t.records[:0]
+	if changed > maxChanged {
+		n, err := eachEntry(t.objs.Processes, t.keys[:], t.vals[:], func(k *creatorsProcessKey, v *creatorsProcess) {
+			if v.Generation == t.generation || v.Generation == t.generation-1 {
+				t.records = append(t.records, record{Key: *k, Value: *v})
+			}
+		})
 		if err != nil {
 			return nil, 0, fmt.Errorf("read the eBPF process map: %w", err)
 		}
+		return t.records, n, nil
 	}
-	const size = int(unsafe.Sizeof(record{}))
-	body := len(t.buf) - 8
-	if body < 0 || body%size != 0 {
-		return nil, 0, fmt.Errorf("read the eBPF process map: %d bytes, not records of %d and a count", len(t.buf), size)
+	if changed == 0 {
+		return nil, int(present), nil
 	}
-	present := int(binary.NativeEndian.Uint64(t.buf[body:]))
-	if body == 0 {
-		return nil, present, nil
+	t.records = slices.Grow(t.records, int(changed))[:changed]
+	t.indexes = slices.Grow(t.indexes[:0], int(changed))[:changed]
+	var cursor ebpf.MapBatchCursor
+	n, err := t.objs.Changed.BatchLookup(&cursor, t.indexes, t.records, nil)
+	if err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+		return nil, 0, fmt.Errorf("read the changed processes: %w", err)
 	}
-	// The buffer holds the records as the kernel lays them out, which is
-	// how the generated types are laid out (structs.HostLayout).
-	return unsafe.Slice((*record)(unsafe.Pointer(&t.buf[0])), body/size), present, nil
+	if n != int(changed) {
+		return nil, 0, fmt.Errorf("read the changed processes: %d of %d", n, changed)
+	}
+	return t.records, int(present), nil
 }
 
 // counts is a process's counters as last read: sockets created by family,

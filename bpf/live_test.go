@@ -276,3 +276,32 @@ func TestLiveNoFalseDrops(t *testing.T) {
 		require.Zero(t, s.DroppedMemory)
 	}
 }
+
+// More processes changed than collect_changed can copy: the whole map is
+// read instead, and none is missed.
+func TestReadManyChanged(t *testing.T) {
+	const many = maxChanged + 904
+	tr := open(t, Options{})
+	keys := make([]creatorsProcessKey, many)
+	vals := make([]creatorsProcess, many)
+	for i := range keys {
+		// PIDs above any the kernel hands out (pid_max is at most 2^22),
+		// changed as of the next read's generation.
+		keys[i] = creatorsProcessKey{Tgid: 1<<23 + uint32(i), Start: uint64(i)}
+		vals[i].Created[TCP] = uint64(i + 1)
+		vals[i].Generation = tr.generation + 1
+	}
+	_, err := tr.objs.Processes.BatchUpdate(keys, vals, nil)
+	require.NoError(t, err)
+	s, err := tr.Read()
+	require.NoError(t, err)
+	got := 0
+	for _, p := range s.Processes {
+		if p.PID >= 1<<23 {
+			got++
+			require.Equal(t, uint64(p.PID-1<<23+1), p.Created[TCP])
+		}
+	}
+	require.Equal(t, many, got)
+	require.GreaterOrEqual(t, s.present, many)
+}

@@ -64,3 +64,40 @@ func TestTraceFlag(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 30, cfg.Trace)
 }
+
+// CAP_BPF and CAP_PERFMON are all --trace needs: as nobody with only
+// those two, the top creators are listed.
+func TestTraceWithCapabilities(t *testing.T) {
+	const capPerfmon, capBPF = 38, 39
+	cmd := exec.Command(testenv.Build(t, "./bench/churn"), "-name", "caps-churn", "-udp", "100")
+	cmd.Stderr = os.Stderr
+	testenv.Start(t, cmd)
+	check := testenv.PublicCopy(t, testenv.Build(t, "./cmd/check_sockwatch"))
+	cmd = exec.Command(check, "--trace", "2", "--top", "20", "-t", "60", "--state-file=/dev/null/x")
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Credential:  &syscall.Credential{Uid: 65534, Gid: 65534},
+		AmbientCaps: []uintptr{capPerfmon, capBPF},
+	}
+	stdout, _, code := testenv.Run(t, cmd)
+	require.Equal(t, 0, code, stdout)
+	require.NotContains(t, stdout, "not traced")
+	require.Regexp(t, `(?m)^  caps-churn \(root\): \d+ sockets/s \(\d+ udp\)$`, stdout)
+}
+
+// A process name made to look like output stays one quoted name on one
+// line, and the perfdata line is intact.
+func TestTraceHostileName(t *testing.T) {
+	const name = "evil\nname|x=1'"
+	cmd := exec.Command(testenv.Build(t, "./bench/churn"), "-name", name, "-udp", "100")
+	cmd.Stderr = os.Stderr
+	testenv.Start(t, cmd)
+	check := testenv.Build(t, "./cmd/check_sockwatch")
+	stdout, _, code := testenv.Run(t, exec.Command(check, "--trace", "2", "--top", "20", "-t", "60", "--state-file="+t.TempDir()+"/s"))
+	require.Equal(t, 0, code, stdout)
+	// Quoted, and its | shown as ¦ as in every long output line (a | would
+	// start perfdata).
+	require.Contains(t, stdout, "\n  "+strings.ReplaceAll(strconv.Quote(name), "|", "¦")+" (root): ")
+	first, _, _ := strings.Cut(stdout, "\n")
+	require.Contains(t, first, " sockets_created_per_second=")
+	require.NotContains(t, stdout, "\nname|x=1")
+}

@@ -214,8 +214,8 @@ func TestTelegrafExecdStopDetaches(t *testing.T) {
 	}
 }
 
-// programs is how many eBPF programs the creators attach: four at
-// tracepoints and the process map's iterator.
+// programs is how many eBPF programs the creators load: four attached to
+// tracepoints, and the one each read runs over the process map.
 const programs = 5
 
 // childNamed returns the PID of the child of parent named comm, 0 if none:
