@@ -121,13 +121,19 @@ func TestLiveExitedReportedOnce(t *testing.T) {
 	require.Error(t, tr.objs.Processes.Lookup(&key, &val), "exited process still in the map")
 }
 
-// waitGone waits for pid to be reaped: testenv.Start's cleanup waits for it
-// only at the end, so a zombie is fine too.
+// waitGone waits for every thread of pid to have exited: testenv.Start's
+// cleanup reaps it only at the end, so a zombie is fine, but only once its
+// other threads are gone too (a leader shows Z while they still exit).
 func waitGone(t *testing.T, pid uint32) {
 	t.Helper()
+	dir := "/proc/" + strconv.Itoa(int(pid))
 	require.Eventually(t, func() bool {
-		b, err := os.ReadFile("/proc/" + strconv.Itoa(int(pid)) + "/stat")
-		return err != nil || strings.Contains(string(b), ") Z ")
+		b, err := os.ReadFile(dir + "/stat")
+		if err != nil {
+			return true
+		}
+		tasks, err := os.ReadDir(dir + "/task")
+		return err != nil || strings.Contains(string(b), ") Z ") && len(tasks) <= 1
 	}, 10*time.Second, 10*time.Millisecond)
 }
 
