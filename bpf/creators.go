@@ -121,7 +121,7 @@ func (t *Tracer) Read() (*Sample, error) {
 
 func (t *Tracer) readProcesses(s *Sample) error {
 	// Entries changed from now on carry the new generation; those changed
-	// since the previous read carry the one it set. The iterator skips
+	// since the previous read carry the one it set. collect_changed skips
 	// older ones in the kernel: they did nothing since.
 	t.generation++
 	if err := t.objs.Generation.Set(t.generation); err != nil {
@@ -307,10 +307,8 @@ func evicted(added, deleted uint64, present int) uint64 {
 	return added - kept
 }
 
-// batch is how many entries one system call reads. Reading a whole map at
-// once would take buffers of megabytes, which the Go runtime returns to the
-// kernel between gathers and faults in again at each: that, not the
-// kernel's walk, was most of a read's cost.
+// batch is how many entries one system call reads, into buffers kept
+// between reads: a whole map at once would take megabytes.
 const batch = 512
 
 // eachEntry calls fn with every entry of the hash map m, read batch by batch
