@@ -22,6 +22,9 @@ type Config struct {
 	Verbose   int
 	// Namespaces also evaluates every other network namespace.
 	Namespaces bool
+	// Trace samples socket creation with eBPF for this many seconds (0:
+	// not at all).
+	Trace int
 }
 
 func (c *Config) selected(metric string) bool {
@@ -44,7 +47,7 @@ func (c *Config) selected(metric string) bool {
 func Check(cfg *Config) *Result {
 	c := &checker{cfg: cfg, reader: sockwatch.NewReader(cfg.ProcRoot), now: time.Now()}
 	var err error
-	if perr := privilege.During(privilege.Scan, func() { err = c.scan() }); perr != nil {
+	if perr := privilege.During(privilege.Scan|privilege.BPF, func() { err = c.scan() }); perr != nil {
 		return &Result{State: Unknown, Summary: perr.Error()}
 	}
 	if perr := privilege.Drop(); perr != nil {
@@ -59,6 +62,9 @@ func Check(cfg *Config) *Result {
 	c.counters()
 	if cfg.Namespaces {
 		c.namespaces()
+	}
+	if c.trace != nil {
+		c.creators()
 	}
 	c.saveState()
 	return c.result()
@@ -82,10 +88,16 @@ type checker struct {
 	nsScan          *sockwatch.NetNSScan
 	ownerScan       *sockwatch.Owners
 	nsErr, ownerErr error
+	trace           *tracing // --trace: sampled while the rest is read
 }
 
-// scan reads the snapshot, and the namespaces and owners when asked for.
+// scan reads the snapshot, and the namespaces, owners and creators when
+// asked for.
 func (c *checker) scan() error {
+	if c.cfg.Trace > 0 {
+		c.trace = startTrace(c.cfg)
+		defer c.trace.finish()
+	}
 	snap, err := c.reader.Read()
 	if err != nil {
 		return err

@@ -34,7 +34,10 @@ var Scan = Of(unix.CAP_DAC_READ_SEARCH, unix.CAP_SYS_PTRACE)
 // CAP_BPF with CAP_PERFMON for loading and attaching eBPF programs (the
 // socket creation counters, a BPF iterator over the descriptors). Any other
 // capability the binary was given is dropped at once.
-var Kept = Scan | Of(unix.CAP_BPF, unix.CAP_PERFMON)
+var Kept = Scan | BPF
+
+// BPF is what loading and attaching eBPF programs needs.
+var BPF = Of(unix.CAP_BPF, unix.CAP_PERFMON)
 
 // names are the capabilities' names as capabilities(7) and setcap spell
 // them, by number.
