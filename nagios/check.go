@@ -19,6 +19,10 @@ type Config struct {
 	StateFile string // "" for the per-user default
 	Timeout   time.Duration
 	Verbose   int
+	// Hold is how long a counter that grew keeps its alert state after it
+	// last grew, so that a core's retries reach a HARD state; 0 alerts on
+	// the run that sees the growth only.
+	Hold time.Duration
 	// Namespaces also evaluates every other network namespace.
 	Namespaces bool
 }
@@ -42,9 +46,10 @@ func Check(cfg *Config) *Result {
 	if err != nil {
 		return &Result{State: Unknown, Summary: "cannot read socket statistics: " + err.Error()}
 	}
-	c := &checker{cfg: cfg, reader: reader, snap: snap, now: time.Now()}
+	c := &checker{cfg: cfg, reader: reader, snap: snap, now: time.Now(), unlock: func() {}}
 	c.advice = counterAdvice(snap)
 	c.loadState()
+	c.observeCounters()
 	c.gauges()
 	c.counters()
 	if cfg.Namespaces {
@@ -64,9 +69,11 @@ type checker struct {
 	// advice is the host's advice of each counter by label.
 	advice map[string]string
 
-	statePath string           // "" when no state file can be used
-	prev      *stateData       // the last run's baseline; nil without one
-	next      map[string]int64 // this run's counters, the next baseline
+	statePath string     // "" when no state file can be used
+	prev      *stateData // the last run's baseline; nil without one
+	next      *stateData // this run's counters and growth, the next state
+	lastRun   time.Time  // this service's last run; zero when not known
+	unlock    func()     // releases the state directory's lock
 }
 
 // gauges builds and evaluates the metrics that have a value and a limit.

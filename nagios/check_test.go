@@ -1,6 +1,7 @@
 package nagios_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -111,23 +112,31 @@ func TestScenarios(t *testing.T) {
 	}
 }
 
-// TestCounterGrowth checks the state file's baseline: the first run only
-// takes it, growth alerts once, a decrease (a reboot) starts a new one.
+// TestCounterGrowth checks the state file's baseline with --hold 0, one
+// alert per growth: the first run only takes it, growth alerts once, a
+// decrease (a reboot) is a restart counted from zero.
 func TestCounterGrowth(t *testing.T) {
 	root := copyTree(t, fixture(t, "out-of-socket-memory"))
 	netstat := filepath.Join(root, "net", "netstat")
 	state := filepath.Join(t.TempDir(), "state.json")
-	run := func() output { return check(t, "--proc-root", root, "--state-file", state, "--only", "tcp_mem") }
+	run := func() output {
+		return check(t, "--proc-root", root, "--state-file", state, "--only", "tcp_mem", "--hold", "0")
+	}
+	runTW := func() output {
+		return check(t, "--proc-root", root, "--state-file", state, "--only", "tw", "--hold", "0")
+	}
 
 	o := run()
 	require.Equal(t, 0, o.code, o.all)
 	require.Contains(t, o.all, "state: no baseline yet (first run)")
+	require.Equal(t, 0, runTW().code)
 
 	setCounter(t, netstat, "TcpExt", "TCPAbortOnMemory", "1850")
 	o = run()
 	require.Equal(t, 2, o.code, o.all)
-	require.Regexp(t, `^SOCKWATCH CRITICAL - tcp_abort_on_memory grew by 8 since the last run \d+s ago$`, o.first)
-	require.Contains(t, o.all, "tcp_abort_on_memory: CRITICAL 1850, grew by 8")
+	require.Regexp(t, `^SOCKWATCH CRITICAL - tcp_abort_on_memory grew by 8, last 0s ago at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \w+$`, o.first)
+	require.Contains(t, o.all, "tcp_abort_on_memory: CRITICAL 1850, grew by 8, last 0s ago")
+	require.NotContains(t, o.all, "held until", "nothing is held with --hold 0")
 	require.Contains(t, o.all, "net.ipv4.tcp_max_orphans")
 	require.Contains(t, o.perf, "tcp_abort_on_memory=1850c")
 
@@ -140,16 +149,158 @@ func TestCounterGrowth(t *testing.T) {
 	require.Contains(t, o.first, "tcp_memory_pressures grew by 2")
 	require.Contains(t, o.all, "net.ipv4.tcp_mem pressure line")
 
+	// A counter below its baseline restarted: what it holds now is growth.
 	setCounter(t, netstat, "TcpExt", "TCPAbortOnMemory", "3")
 	o = run()
-	require.Equal(t, 0, o.code, "a counter that went down is a reboot, not an alert\n%s", o.all)
-	require.Contains(t, o.all, "tcp_abort_on_memory went down from 1850 to 3 (a reboot or a reset): new baseline")
+	require.Equal(t, 2, o.code, "a restarted counter counts from zero\n%s", o.all)
+	require.Contains(t, o.first, "tcp_abort_on_memory grew by 3 (counted from zero after a restart), last 0s ago")
+	require.Contains(t, o.all, "tcp_abort_on_memory went down from 1850 to 3: it restarted (a reboot, a container restart), counted again from zero")
+	o = run()
+	require.Equal(t, 0, o.code, o.all)
+	// Restarted at 0: nothing to report, a new baseline.
+	setCounter(t, netstat, "TcpExt", "TCPAbortOnMemory", "0")
+	o = run()
+	require.Equal(t, 0, o.code, o.all)
+	require.Contains(t, o.all, "went down from 3 to 0")
 
-	// tw's counter is not tied to tcp_mem: with --only tw it alerts.
+	// tw's counter is not tied to tcp_mem: with --only tcp_mem it is not
+	// reported, but its growth is recorded for the services that report it.
 	setCounter(t, netstat, "TcpExt", "TCPTimeWaitOverflow", "9")
-	o = check(t, "--proc-root", root, "--state-file", state, "--only", "tcp_mem")
+	o = run()
 	require.Equal(t, 0, o.code, o.all)
 	require.NotContains(t, o.all, "tcp_tw_overflow")
+	o = runTW()
+	require.Equal(t, 1, o.code, o.all)
+	require.Contains(t, o.first, "tcp_tw_overflow grew by 9")
+}
+
+// backdate moves every time in a state file d back, as if its runs and the
+// growth it recorded happened d earlier.
+func backdate(t *testing.T, path string, d time.Duration) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var st map[string]any
+	require.NoError(t, json.Unmarshal(data, &st))
+	shift := func(v any) any {
+		tm, err := time.Parse(time.RFC3339Nano, v.(string))
+		require.NoError(t, err)
+		return tm.Add(-d).Format(time.RFC3339Nano)
+	}
+	st["saved"] = shift(st["saved"])
+	for _, g := range st["growth"].(map[string]any) {
+		g := g.(map[string]any)
+		g["first"], g["last"] = shift(g["first"]), shift(g["last"])
+	}
+	runs := st["runs"].(map[string]any)
+	for k, v := range runs {
+		runs[k] = shift(v)
+	}
+	data, err = json.Marshal(st)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(path, data, 0o600))
+}
+
+// TestHeldGrowth: with the default --hold a counter that grew stays
+// CRITICAL on every run, so that a core's max_check_attempts reach a HARD
+// state, until it has not grown for 15 minutes; growth within the hold adds
+// up.
+func TestHeldGrowth(t *testing.T) {
+	root := copyTree(t, fixture(t, "out-of-socket-memory"))
+	netstat := filepath.Join(root, "net", "netstat")
+	state := filepath.Join(t.TempDir(), "state.json")
+	run := func() output { return check(t, "--proc-root", root, "--state-file", state, "--only", "tcp_mem") }
+
+	require.Equal(t, 0, run().code)
+	setCounter(t, netstat, "TcpExt", "TCPAbortOnMemory", "1850")
+	for range 3 {
+		o := run()
+		require.Equal(t, 2, o.code, "held\n%s", o.all)
+		require.Contains(t, o.first, "tcp_abort_on_memory grew by 8, last ")
+		require.Contains(t, o.all, "; held until 15m0s without growth (")
+	}
+	backdate(t, state, 10*time.Minute)
+	o := run()
+	require.Equal(t, 2, o.code, o.all)
+	require.Regexp(t, `grew by 8, last 10m0s ago at `, o.first)
+
+	// More growth within the hold adds up, and moves the hold on.
+	setCounter(t, netstat, "TcpExt", "TCPAbortOnMemory", "1852")
+	o = run()
+	require.Equal(t, 2, o.code, o.all)
+	require.Regexp(t, `^SOCKWATCH CRITICAL - tcp_abort_on_memory grew by 10 since \S+ \S+ \w+, last 0s ago at `, o.first)
+	backdate(t, state, 14*time.Minute)
+	require.Equal(t, 2, run().code, "14 minutes after the last growth: still held")
+	backdate(t, state, 2*time.Minute)
+	o = run()
+	require.Equal(t, 0, o.code, "16 minutes without growth: released\n%s", o.all)
+	require.Contains(t, o.perf, "tcp_abort_on_memory=1852c")
+
+	// A hold given in seconds, and a bad one.
+	setCounter(t, netstat, "TcpExt", "TCPAbortOnMemory", "1853")
+	o = check(t, "--proc-root", root, "--state-file", state, "--only", "tcp_mem", "--hold", "60")
+	require.Equal(t, 2, o.code, o.all)
+	require.Contains(t, o.all, "held until 1m0s without growth")
+	o = check(t, "--proc-root", root, "--state-file", state, "--hold", "-5m")
+	require.Equal(t, 3, o.code, o.all)
+	require.Contains(t, o.first, `invalid value "-5m" for flag -hold: want a duration`)
+}
+
+// TestSharedGrowth: the services of one host share the state file, so that
+// each sees the same growth, whatever --only and --top, and whichever runs
+// first: with the hold, and with --hold 0 as long as a service has not run
+// since the growth.
+func TestSharedGrowth(t *testing.T) {
+	for _, hold := range []string{"15m", "0"} {
+		t.Run("hold="+hold, func(t *testing.T) {
+			root := copyTree(t, fixture(t, "openvz-host"))
+			state := filepath.Join(t.TempDir(), "state.json")
+			a := func() output { return check(t, "--proc-root", root, "--state-file", state, "--hold", hold) }
+			b := func() output {
+				return check(t, "--proc-root", root, "--state-file", state, "--hold", hold, "--top", "2", "--only", "numothersock,orphans")
+			}
+			require.NotEqual(t, 3, a().code)
+			require.NotEqual(t, 3, b().code)
+			netstat := filepath.Join(root, "net", "netstat")
+			setCounter(t, netstat, "TcpExt", "TCPAbortOnMemory", "5")
+			bc := filepath.Join(root, "user_beancounters")
+			data, err := os.ReadFile(bc)
+			require.NoError(t, err)
+			require.NoError(t, os.WriteFile(bc, []byte(strings.Replace(string(data), "1294", "1301", 1)), 0o644))
+
+			for _, o := range []output{a(), b()} {
+				require.Equal(t, 2, o.code, o.all)
+				require.Contains(t, o.all, "tcp_abort_on_memory: CRITICAL 5, grew by 5, last ")
+				require.Contains(t, o.all, "container 101 numothersock failcnt: CRITICAL 1301, grew by 7, last ")
+			}
+			oa, ob := a(), b()
+			if hold == "0" {
+				require.NotContains(t, oa.all, "grew by", "each service reported it once")
+				require.NotContains(t, ob.all, "grew by", "each service reported it once")
+			} else {
+				require.Contains(t, oa.all, "tcp_abort_on_memory: CRITICAL 5, grew by 5")
+				require.Contains(t, ob.all, "container 101 numothersock failcnt: CRITICAL 1301, grew by 7")
+			}
+		})
+	}
+}
+
+// TestStateVersion1: a state file of the previous version, one per --only
+// set, counters only, is a baseline.
+func TestStateVersion1(t *testing.T) {
+	root := copyTree(t, fixture(t, "out-of-socket-memory"))
+	state := filepath.Join(t.TempDir(), "state.json")
+	v1 := fmt.Sprintf(`{"version":1,"proc_root":%q,"only":"tcp_mem","saved":"2026-01-02T03:04:05Z",`+
+		`"counters":{"tcp_abort_on_memory":1840,"tcp_memory_pressures":3,"tcp_tw_overflow":0}}`, root)
+	require.NoError(t, os.WriteFile(state, []byte(v1), 0o600))
+	o := check(t, "--proc-root", root, "--state-file", state)
+	require.Equal(t, 2, o.code, o.all)
+	require.Contains(t, o.first, "tcp_abort_on_memory grew by 2, last 0s ago")
+	require.NotContains(t, o.all, "state:")
+	data, err := os.ReadFile(state)
+	require.NoError(t, err)
+	require.Contains(t, string(data), `"version":2`)
+	require.NotContains(t, string(data), `"only"`)
 }
 
 func TestFailcntGrowth(t *testing.T) {
@@ -167,7 +318,7 @@ func TestFailcntGrowth(t *testing.T) {
 	require.NoError(t, os.WriteFile(bc, []byte(strings.Replace(string(data), "1294", "1301", 1)), 0o644))
 	o = run()
 	require.Equal(t, 2, o.code, o.all)
-	require.Regexp(t, `^SOCKWATCH CRITICAL - container 101 numothersock failcnt grew by 7 since the last run`, o.first)
+	require.Regexp(t, `^SOCKWATCH CRITICAL - container 101 numothersock failcnt grew by 7, last 0s ago at `, o.first)
 	require.Contains(t, o.all, "raise the numothersock barrier of container 101 (now 360)")
 }
 
@@ -178,7 +329,7 @@ func TestStateFileTrouble(t *testing.T) {
 
 	for content, note := range map[string]string{
 		"garbage{":        "is corrupt",
-		`{"version": 99}`: "has version 99, not 1: replaced",
+		`{"version": 99}`: "has version 99, not 2: replaced",
 		`{"version": 1, "proc_root": "/elsewhere", "counters": {}}`: `belongs to proc root "/elsewhere"`,
 	} {
 		require.NoError(t, os.WriteFile(state, []byte(content), 0o600))

@@ -2,14 +2,29 @@ package nagios
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/sockwatch/sockwatch"
 )
 
+// observeCounters records the growth of every event counter of the host
+// and of its beancounters, whatever the metrics selected: the state file is
+// shared by every service of the host, and each must see the same growth.
+func (c *checker) observeCounters() {
+	for _, spec := range counterSpecs {
+		c.observe(spec.label, spec.label, spec.value(&c.snap.Counters))
+	}
+	for _, b := range c.snap.Beancounters {
+		if b.Resource == mNumOtherSock {
+			c.observe(failcntKey(b), "container "+b.ID+" numothersock failcnt", num(b.FailCnt))
+		}
+	}
+}
+
+func failcntKey(b sockwatch.Beancounter) string { return "failcnt_numothersock_" + b.ID }
+
 // counters adds the event counters of the selected metrics. Each alerts
-// when it grew since the last run, which needs the state file's baseline; a
-// counter that went down (a reboot) only starts a new baseline.
+// while its growth is held (see held), which needs the state file's
+// baseline.
 func (c *checker) counters() {
 	for _, spec := range counterSpecs {
 		if !c.cfg.counterSelected(spec) {
@@ -17,7 +32,7 @@ func (c *checker) counters() {
 		}
 		it := &item{metric: spec.metrics[0], label: spec.label, what: spec.label, uom: UOMCounter,
 			value: spec.value(&c.snap.Counters), counter: true, perfdata: true, advice: spec.why + "; " + c.advice[spec.label]}
-		c.growth(it, spec.label, spec.state)
+		c.alertGrowth(it, spec.label, spec.state)
 		c.items = append(c.items, it)
 	}
 }
@@ -56,29 +71,16 @@ func (c *checker) failcnt(b sockwatch.Beancounter, bc *item) {
 	it := &item{metric: mNumOtherSock, label: bc.label + "_failcnt", what: "container " + b.ID + " numothersock failcnt",
 		uom: UOMCounter, value: num(b.FailCnt), counter: true, perfdata: bc.label == mNumOtherSock,
 		advice: "the kernel refused sockets to container " + b.ID + "; " + bc.advice}
-	c.growth(it, "failcnt_numothersock_"+b.ID, Critical)
+	c.alertGrowth(it, failcntKey(b), Critical)
 	c.items = append(c.items, it)
 }
 
-// growth compares a counter with its baseline and records it for the next
-// run.
-func (c *checker) growth(it *item, key string, alert State) {
-	if !it.value.Known {
-		return
-	}
-	cur := it.value.Value
-	c.next[key] = cur
-	if c.prev == nil {
-		return
-	}
-	prev, ok := c.prev.Counters[key]
-	switch {
-	case !ok:
-	case cur < prev:
-		c.notes = append(c.notes, fmt.Sprintf("%s went down from %d to %d (a reboot or a reset): new baseline", it.what, prev, cur))
-	case cur > prev:
-		it.delta = cur - prev
-		it.since = c.now.Sub(c.prev.Saved).Round(time.Second)
+// alertGrowth gives a counter's item the alert state while its growth is
+// held.
+func (c *checker) alertGrowth(it *item, key string, alert State) {
+	if g := c.held(key); g != nil {
 		it.state = alert
+		it.grew = c.grewText(g)
+		it.heldFor = c.heldText(g)
 	}
 }

@@ -18,13 +18,18 @@ const Name = "SOCKWATCH"
 // DefaultTimeout is -t's default, the Monitoring Plugins' usual 10 seconds.
 const DefaultTimeout = 10 * time.Second
 
+// DefaultHold is --hold's default: longer than a core needs to reach a HARD
+// state at the usual intervals (Icinga 2 and Nagios: max_check_attempts 3,
+// retried every minute; NRPE checks every 5 minutes).
+const DefaultHold = 15 * time.Minute
+
 var errVersion = errors.New("version asked")
 
 // ParseArgs reads the command line. Go's flag package takes each flag with
 // one dash or two, so -w and --warning, -t and --timeout all work.
 // flag.ErrHelp is returned for -h/--help, errVersion for -V/--version.
 func ParseArgs(args []string) (*Config, error) {
-	cfg := &Config{Warn: thresholdsFlag{}, Crit: thresholdsFlag{}, Timeout: DefaultTimeout}
+	cfg := &Config{Warn: thresholdsFlag{}, Crit: thresholdsFlag{}, Timeout: DefaultTimeout, Hold: DefaultHold}
 	fs := flag.NewFlagSet("check_sockwatch", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
@@ -39,6 +44,7 @@ func ParseArgs(args []string) (*Config, error) {
 	fs.StringVar(&cfg.ProcRoot, "proc-root", "", "")
 	fs.StringVar(&cfg.StateFile, "state-file", "", "")
 	fs.BoolVar(&cfg.Namespaces, "namespaces", false, "")
+	fs.Var((*holdFlag)(&cfg.Hold), "hold", "")
 	for _, name := range []string{"t", "timeout"} {
 		fs.Var((*timeoutFlag)(&cfg.Timeout), name, "")
 	}
@@ -121,6 +127,24 @@ func (f *timeoutFlag) Set(s string) error {
 	return nil
 }
 
+// holdFlag is --hold DURATION: a Go duration (15m, 1h30m) or whole
+// seconds, 0 or more.
+type holdFlag time.Duration
+
+func (f *holdFlag) String() string { return time.Duration(*f).String() }
+
+func (f *holdFlag) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if n, aerr := strconv.Atoi(s); aerr == nil {
+		d, err = time.Duration(n)*time.Second, nil
+	}
+	if err != nil || d < 0 {
+		return fmt.Errorf("want a duration such as 15m or 900 (seconds), 0 or more")
+	}
+	*f = holdFlag(d)
+	return nil
+}
+
 // verboseFlag counts -v flags.
 type verboseFlag int
 
@@ -167,7 +191,7 @@ numothersock, and the kernel counters that say it has already acted.
 
 Usage: check_sockwatch [-w METRIC=RANGE]... [-c METRIC=RANGE]...
        [--only METRIC[,METRIC]] [--top N] [--namespaces] [--proc-root DIR]
-       [--state-file FILE] [-t SECONDS] [-v] [-h] [-V]
+       [--state-file FILE] [--hold DURATION] [-t SECONDS] [-v] [-h] [-V]
 
  -w, --warning METRIC=RANGE    warning threshold for METRIC; repeatable
  -c, --critical METRIC=RANGE   critical threshold for METRIC; repeatable
@@ -184,11 +208,17 @@ Usage: check_sockwatch [-w METRIC=RANGE]... [-c METRIC=RANGE]...
                                counters of each, named by inode and process
                                (see below; needs root or CAP_SYS_PTRACE)
  --proc-root DIR               proc to read (default $HOST_PROC, else /proc)
- --state-file FILE             where the counters of the last run are kept
-                               (default: a file per proc root and --only set
-                               under /var/lib/sockwatch for root, else
+ --state-file FILE             where the counters of the last run and their
+                               growth are kept, shared by every service of
+                               the host (default: a file per proc root under
+                               /var/lib/sockwatch for root, else
                                $XDG_STATE_HOME/sockwatch or
                                ~/.local/state/sockwatch, directory 0700)
+ --hold DURATION               a counter that grew keeps its state until it
+                               has not grown for this long (15m, 1h, or
+                               seconds; default 15m), so that a core's
+                               retries reach a HARD state and notify; 0
+                               alerts on one run only
  -t, --timeout SECONDS         give up with UNKNOWN after this long
                                (default 10)
  -v, --verbose                 also list OK containers and counters, the
@@ -212,10 +242,11 @@ Metrics and their default thresholds:
 		wrap(&b, d.why, "     ", 76)
 	}
 	b.WriteString(`
-Counters (need the state file; the first run only takes a baseline):
+Counters (need the state file; the first run only takes a baseline; a
+counter found below its baseline restarted and counts again from zero):
 `)
 	for _, c := range counterSpecs {
-		fmt.Fprintf(&b, " %s: %s when it grew since the last run (with %s)\n", c.label, c.state, strings.Join(c.metrics, ", "))
+		fmt.Fprintf(&b, " %s: %s when it grew, held for --hold (with %s)\n", c.label, c.state, strings.Join(c.metrics, ", "))
 		wrap(&b, c.why, "     ", 76)
 	}
 	b.WriteString(`

@@ -5,7 +5,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/sockwatch/sockwatch"
 )
@@ -39,9 +38,9 @@ type item struct {
 	problem  string // why a threshold the user gave cannot be applied
 	advice   string // the tunable and suggested value, for non-OK lines
 	counter  bool
-	delta    int64         // counters: growth since the last run
-	since    time.Duration // counters: time since the last run
-	perfdata bool          // emit perfdata for this item
+	grew     string // counters: the growth held, said ("grew by 8, last 1m0s ago at ...")
+	heldFor  string // counters: until when the growth is held
+	perfdata bool   // emit perfdata for this item
 }
 
 // percent is value in percent of limit.
@@ -138,12 +137,17 @@ func (it *item) describe() string {
 func (it *item) line() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: %s", it.what, it.state)
-	if it.counter && !it.value.Known {
-		b.WriteString(" unknown")
-	} else if it.counter {
-		fmt.Fprintf(&b, " %d", it.value.Value)
-		if it.delta > 0 {
-			fmt.Fprintf(&b, ", grew by %d since the last run %v ago", it.delta, it.since)
+	if it.counter {
+		if it.value.Known {
+			fmt.Fprintf(&b, " %d", it.value.Value)
+		} else {
+			b.WriteString(" unknown")
+		}
+		if it.grew != "" {
+			b.WriteString(", " + it.grew)
+		}
+		if it.heldFor != "" {
+			b.WriteString("; " + it.heldFor)
 		}
 	} else {
 		b.WriteString(" " + it.describe())
@@ -167,7 +171,7 @@ func (it *item) line() string {
 func (it *item) summary() string {
 	switch {
 	case it.counter:
-		return fmt.Sprintf("%s grew by %d since the last run %v ago", it.what, it.delta, it.since)
+		return it.what + " " + it.grew
 	case it.state == Unknown:
 		return fmt.Sprintf("%s %s: %s", it.what, it.describe(), it.problem)
 	case it.state == Critical:

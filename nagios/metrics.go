@@ -70,7 +70,7 @@ var defaults = map[string]struct{ warn, crit, why string }{
 		"of fs.file-max: at it every open(), socket() and accept() fails with ENFILE."},
 	mNumOtherSock: {"80%", "95%",
 		"of the beancounter barrier on OpenVZ/Virtuozzo, past which socket() fails and failcnt grows;" +
-			" critical too when failcnt grew since the last run. Without beancounters there is no" +
+			" critical too while failcnt's growth is held (--hold). Without beancounters there is no" +
 			" kernel limit: no default, performance data only."},
 	mSocketsUsed: {"", "",
 		"no default: sockets have no limit of their own (fs.file-max bounds them); performance data only."},

@@ -3,6 +3,7 @@ package nagios
 import (
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // namespaces evaluates, with --namespaces, every network namespace under
@@ -23,6 +24,7 @@ func (c *checker) namespaces() {
 	}
 	warn, crit := c.nsThresholds(c.cfg.Warn, "-w"), c.nsThresholds(c.cfg.Crit, "-c")
 	evaluated, unnamed := 0, 0
+	seen := map[string]bool{}
 	for i := range scan.Namespaces {
 		ns := &scan.Namespaces[i]
 		if ns.Host {
@@ -34,6 +36,7 @@ func (c *checker) namespaces() {
 		}
 		evaluated++
 		id := strconv.FormatUint(ns.Inode, 10)
+		seen[id] = true
 		name := fmt.Sprintf("netns %s (%s, pid %d)", id, display(ns.Comm), ns.PID)
 		enter := fmt.Sprintf("nsenter --net=/proc/%d/ns/net", ns.PID)
 		for _, it := range []*item{
@@ -53,6 +56,8 @@ func (c *checker) namespaces() {
 		twAdvice := "raise the namespace's own net.ipv4.tcp_max_tw_buckets, from inside it: " +
 			enter + " sysctl net.ipv4.tcp_max_tw_buckets"
 		for _, spec := range counterSpecs {
+			key := "netns_" + id + "_" + spec.label
+			c.observe(key, name+" "+spec.label, spec.value(&ns.Counters))
 			if !c.cfg.counterSelected(spec) {
 				continue
 			}
@@ -64,7 +69,7 @@ func (c *checker) namespaces() {
 			}
 			it := &item{metric: spec.metrics[0], label: spec.label + "_ns" + id, what: name + " " + spec.label,
 				uom: UOMCounter, value: spec.value(&ns.Counters), counter: true, advice: spec.why + "; " + advice}
-			c.growth(it, "netns_"+id+"_"+spec.label, spec.state)
+			c.alertGrowth(it, key, spec.state)
 			it.perfdata = it.state != OK
 			c.items = append(c.items, it)
 		}
@@ -72,6 +77,8 @@ func (c *checker) namespaces() {
 			c.notes = append(c.notes, fmt.Sprintf("namespaces: %s: unreadable: %v; its figures are left out", name, err))
 		}
 	}
+
+	c.dropNamespaces(seen)
 
 	line := fmt.Sprintf("namespaces: %s evaluated besides the host's", plural(int64(evaluated), "network namespace"))
 	if unnamed > 0 {
@@ -84,6 +91,31 @@ func (c *checker) namespaces() {
 	for _, err := range scan.Errors {
 		c.notes = append(c.notes, fmt.Sprintf("namespaces: %v", err))
 	}
+}
+
+// dropNamespaces removes from the next state the counters of the
+// namespaces that are gone: not among those seen.
+func (c *checker) dropNamespaces(seen map[string]bool) {
+	for k := range c.next.Counters {
+		if id, ok := nsKeyID(k); ok && !seen[id] {
+			delete(c.next.Counters, k)
+		}
+	}
+	for k := range c.next.Growth {
+		if id, ok := nsKeyID(k); ok && !seen[id] {
+			delete(c.next.Growth, k)
+		}
+	}
+}
+
+// nsKeyID is the namespace inode of a state key "netns_INODE_counter".
+func nsKeyID(key string) (string, bool) {
+	rest, ok := strings.CutPrefix(key, "netns_")
+	if !ok {
+		return "", false
+	}
+	id, _, ok := strings.Cut(rest, "_")
+	return id, ok
 }
 
 // nsThresholds are the thresholds of flag that apply per namespace: the
