@@ -91,7 +91,7 @@ func TestScenarios(t *testing.T) {
 			first: "SOCKWATCH WARNING - udp_mem 2.3 GiB of udp_mem max 4.4 GiB (52.1%), warning at min line 2.2 GiB",
 			perf: []string{"udp_mem=" + pages(600000) + "B;" + pages(575799) + ";" + fmt.Sprint(1151598*os.Getpagesize()*90/100) + ";0;" + pages(1151598),
 				"udp_mem_errors=127c"},
-			long:  []string{`suggested net.ipv4.udp_mem="750000 1000003 1500000" (pages)`}},
+			long: []string{`suggested net.ipv4.udp_mem="750000 1000003 1500000" (pages)`}},
 		// numothersock is refused at min(barrier, limit): a LONG_MAX
 		// barrier with limit 400 and 399 held is critical.
 		{scenario: "openvz-hard-limit", code: 2,

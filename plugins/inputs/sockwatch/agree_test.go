@@ -58,7 +58,7 @@ func TestCheckAndPluginAgree(t *testing.T) {
 			bcPercent: map[string]float64{"101": 12 * 100.0 / 360}, filesShare: true, state: 0},
 		// No row 0: the host's figure computed, every container judged.
 		"openvz-host-no-zero": {socketsUsed: i64(1204), numOtherSock: i64(1116), pressure: i64(0),
-			bcPercent: map[string]float64{"101": 342 * 100.0 / 360, "102": 12 * 100.0 / 360, "205": 291 * 100.0 / 300},
+			bcPercent:  map[string]float64{"101": 342 * 100.0 / 360, "102": 12 * 100.0 / 360, "205": 291 * 100.0 / 300},
 			filesShare: true, state: 2},
 		// sockets: used -3: it and numothersock unknown, the rest judged.
 		"negative-sockets-used": {pressure: i64(0), filesShare: true, state: 0},
