@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/sockwatch/sockwatch/internal/testenv"
 )
 
 // pages formats n pages of this host in bytes, as the check converts them.
@@ -185,7 +187,7 @@ func TestCounterGrowth(t *testing.T) {
 	require.Contains(t, o.all, "state: no baseline yet (first run)")
 	require.Equal(t, 0, runTW().code)
 
-	setCounter(t, netstat, "TcpExt", "TCPAbortOnMemory", "1850")
+	testenv.SetCounter(t, netstat, "TcpExt", "TCPAbortOnMemory", "1850")
 	o = run()
 	require.Equal(t, 2, o.code, o.all)
 	require.Regexp(t, `^SOCKWATCH CRITICAL - tcp_abort_on_memory grew by 8, last 0s ago at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \w+$`, o.first)
@@ -197,14 +199,14 @@ func TestCounterGrowth(t *testing.T) {
 	o = run()
 	require.Equal(t, 0, o.code, "no growth since the last run: OK again\n%s", o.all)
 
-	setCounter(t, netstat, "TcpExt", "TCPMemoryPressures", "5")
+	testenv.SetCounter(t, netstat, "TcpExt", "TCPMemoryPressures", "5")
 	o = run()
 	require.Equal(t, 1, o.code, o.all)
 	require.Contains(t, o.first, "tcp_memory_pressures grew by 2")
 	require.Contains(t, o.all, "pressure line 19009634304 B (4641024 pages)")
 
 	// A counter below its baseline restarted: what it holds now is growth.
-	setCounter(t, netstat, "TcpExt", "TCPAbortOnMemory", "3")
+	testenv.SetCounter(t, netstat, "TcpExt", "TCPAbortOnMemory", "3")
 	o = run()
 	require.Equal(t, 2, o.code, "a restarted counter counts from zero\n%s", o.all)
 	require.Contains(t, o.first, "tcp_abort_on_memory grew by 3 (counted from zero after a restart), last 0s ago")
@@ -214,14 +216,14 @@ func TestCounterGrowth(t *testing.T) {
 	o = run()
 	require.Equal(t, 0, o.code, o.all)
 	// Restarted at 0: nothing to report, a new baseline.
-	setCounter(t, netstat, "TcpExt", "TCPAbortOnMemory", "0")
+	testenv.SetCounter(t, netstat, "TcpExt", "TCPAbortOnMemory", "0")
 	o = run()
 	require.Equal(t, 0, o.code, o.all)
 	require.Contains(t, o.all, "went down from 3 to 0")
 
 	// tw's counter is not tied to tcp_mem: with --only tcp_mem it is not
 	// reported, but its growth is recorded for the services that report it.
-	setCounter(t, netstat, "TcpExt", "TCPTimeWaitOverflow", "9")
+	testenv.SetCounter(t, netstat, "TcpExt", "TCPTimeWaitOverflow", "9")
 	o = run()
 	require.Equal(t, 0, o.code, o.all)
 	require.NotContains(t, o.all, "tcp_tw_overflow")
@@ -268,7 +270,7 @@ func TestHeldGrowth(t *testing.T) {
 	run := func() output { return check(t, "--proc-root", root, "--state-file", state, "--only", "tcp_mem") }
 
 	require.Equal(t, 0, run().code)
-	setCounter(t, netstat, "TcpExt", "TCPAbortOnMemory", "1850")
+	testenv.SetCounter(t, netstat, "TcpExt", "TCPAbortOnMemory", "1850")
 	for range 3 {
 		o := run()
 		require.Equal(t, 2, o.code, "held\n%s", o.all)
@@ -281,7 +283,7 @@ func TestHeldGrowth(t *testing.T) {
 	require.Regexp(t, `grew by 8, last 10m0s ago at `, o.first)
 
 	// More growth within the hold adds up, and moves the hold on.
-	setCounter(t, netstat, "TcpExt", "TCPAbortOnMemory", "1852")
+	testenv.SetCounter(t, netstat, "TcpExt", "TCPAbortOnMemory", "1852")
 	o = run()
 	require.Equal(t, 2, o.code, o.all)
 	require.Regexp(t, `^SOCKWATCH CRITICAL - tcp_abort_on_memory grew by 10 since \S+ \S+ \w+, last 0s ago at `, o.first)
@@ -293,7 +295,7 @@ func TestHeldGrowth(t *testing.T) {
 	require.Contains(t, o.perf, "tcp_abort_on_memory=1852c")
 
 	// A hold given in seconds, and a bad one.
-	setCounter(t, netstat, "TcpExt", "TCPAbortOnMemory", "1853")
+	testenv.SetCounter(t, netstat, "TcpExt", "TCPAbortOnMemory", "1853")
 	o = check(t, "--proc-root", root, "--state-file", state, "--only", "tcp_mem", "--hold", "60")
 	require.Equal(t, 2, o.code, o.all)
 	require.Contains(t, o.all, "held until 1m0s without growth")
@@ -318,7 +320,7 @@ func TestSharedGrowth(t *testing.T) {
 			require.NotEqual(t, 3, a().code)
 			require.NotEqual(t, 3, b().code)
 			netstat := filepath.Join(root, "net", "netstat")
-			setCounter(t, netstat, "TcpExt", "TCPAbortOnMemory", "5")
+			testenv.SetCounter(t, netstat, "TcpExt", "TCPAbortOnMemory", "5")
 			bc := filepath.Join(root, "user_beancounters")
 			data, err := os.ReadFile(bc)
 			require.NoError(t, err)
@@ -489,7 +491,7 @@ func TestDefaultStateFile(t *testing.T) {
 	top := func() output { return checkAs(t, nobody, env, "--proc-root", tree, "--top", "1") }
 	require.NotEqual(t, 3, tcp().code)
 	require.NotEqual(t, 3, top().code)
-	setCounter(t, filepath.Join(tree, "net", "netstat"), "TcpExt", "TCPAbortOnMemory", "1850")
+	testenv.SetCounter(t, filepath.Join(tree, "net", "netstat"), "TcpExt", "TCPAbortOnMemory", "1850")
 	for _, o := range []output{tcp(), top(), tcp(), top()} {
 		require.Equal(t, 2, o.code, o.all)
 		require.Contains(t, o.first, "tcp_abort_on_memory grew by 8, last ")

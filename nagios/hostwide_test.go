@@ -35,7 +35,7 @@ func TestHostWideCounters(t *testing.T) {
 		ticks := at.Sub(boot) / (10 * time.Millisecond)
 		stat := fmt.Sprintf("%d (worker) S 1 %d %d 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 %d 0 0\n", pid, pid, pid, ticks)
 		require.NoError(t, os.WriteFile(filepath.Join(dir, "stat"), []byte(stat), 0o644))
-		setCounter(t, filepath.Join(dir, "net", "netstat"), "TcpExt", "TCPAbortOnMemory", aborts)
+		testenv.SetCounter(t, filepath.Join(dir, "net", "netstat"), "TcpExt", "TCPAbortOnMemory", aborts)
 	}
 	run := func() output { return check(t, "--proc-root", root, "--state-file", state, "--only", "orphans") }
 
@@ -43,7 +43,7 @@ func TestHostWideCounters(t *testing.T) {
 	require.Equal(t, 0, o.code, o.all)
 	require.Contains(t, perfItems(o.perf), "tcp_abort_on_memory=7c", "the php-fpm container's 7 in the host-wide sum")
 
-	setCounter(t, filepath.Join(root, "812", "net", "netstat"), "TcpExt", "TCPAbortOnMemory", "9")
+	testenv.SetCounter(t, filepath.Join(root, "812", "net", "netstat"), "TcpExt", "TCPAbortOnMemory", "9")
 	o = run()
 	require.Equal(t, 2, o.code, "growth in a container is the host's\n%s", o.all)
 	require.Regexp(t, `^SOCKWATCH CRITICAL - tcp_abort_on_memory grew by 2, last 0s ago at `, o.first)

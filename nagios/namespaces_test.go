@@ -97,7 +97,7 @@ func TestNamespacesCounterGrowth(t *testing.T) {
 	require.Equal(t, int64(7), stateNamespaces(t, state)["ns4026532301/tcp_abort_on_memory"])
 	require.Contains(t, perfItems(o.perf), "tcp_abort_on_memory=7c", "the host-wide sum: the container's 7")
 
-	setCounter(t, netstat, "TcpExt", "TCPAbortOnMemory", "9")
+	testenv.SetCounter(t, netstat, "TcpExt", "TCPAbortOnMemory", "9")
 	o = run()
 	require.Equal(t, 2, o.code, o.all)
 	require.Regexp(t, `^SOCKWATCH CRITICAL - tcp_abort_on_memory grew by 2, last 0s ago at [^;]*; also `+
@@ -136,7 +136,7 @@ func TestNamespacesCounterGrowth(t *testing.T) {
 	require.Equal(t, 0, o.code, o.all)
 	require.Contains(t, o.all, "\n"+fpm+" appeared since the last run, its processes' start unreadable: its counters are a baseline\n")
 	require.Equal(t, int64(7), stateNamespaces(t, state)["ns4026532301/tcp_abort_on_memory"])
-	setCounter(t, netstat, "TcpExt", "TCPAbortOnMemory", "8")
+	testenv.SetCounter(t, netstat, "TcpExt", "TCPAbortOnMemory", "8")
 	o = run()
 	require.Equal(t, 2, o.code, o.all)
 	require.Contains(t, o.first, "tcp_abort_on_memory grew by 1")

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sockwatch/sockwatch/internal/netnstest"
+	"github.com/sockwatch/sockwatch/internal/testenv"
 )
 
 func init() { netnstest.Main() }
@@ -254,4 +255,49 @@ func BenchmarkGatherNamespaces(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(len(perNS)/2), "namespaces")
+}
+
+// The hostwide_* counters sum every namespace's and never decrease: a
+// container's aborts are the host's, and when the container goes away its
+// events stay counted.
+func TestGatherHostWideCounters(t *testing.T) {
+	src := scenario(t, "netns-containers")
+	root := testenv.CopyTree(t, src, testenv.Owner)
+	s := &Sockwatch{ProcRoot: root, Counters: true, Log: testutil.Logger{}}
+	require.NoError(t, s.Init())
+	hostwide := func() (map[string]any, int64) {
+		acc := gather(t, s)
+		var c map[string]any
+		var netns int64
+		for _, m := range acc.GetTelegrafMetrics() {
+			if m.Name() != "sockwatch" || m.HasTag("netns") {
+				continue
+			}
+			if m.Type() == telegraf.Counter {
+				c = m.Fields()
+			} else {
+				netns = m.Fields()["hostwide_netns"].(int64)
+			}
+		}
+		require.NotNil(t, c)
+		return c, netns
+	}
+
+	c, netns := hostwide()
+	require.Equal(t, int64(7), c["hostwide_tcp_abort_on_memory"], "php-fpm's 7, the host's own 0")
+	require.Equal(t, int64(0), c["tcp_abort_on_memory"], "the host's own namespace")
+	// 600's namespace is read for its counters, though its sockstat is
+	// garbage; 400's and 500's are summed though they cannot be named.
+	require.Equal(t, int64(6), netns)
+
+	testenv.SetCounter(t, filepath.Join(root, "812", "net", "netstat"), "TcpExt", "TCPAbortOnMemory", "9")
+	c, _ = hostwide()
+	require.Equal(t, int64(9), c["hostwide_tcp_abort_on_memory"])
+
+	for _, dir := range []string{"812", "813"} {
+		require.NoError(t, os.RemoveAll(filepath.Join(root, dir)))
+	}
+	c, netns = hostwide()
+	require.Equal(t, int64(9), c["hostwide_tcp_abort_on_memory"], "the container went away: its events stay counted")
+	require.Equal(t, int64(5), netns)
 }
