@@ -302,6 +302,9 @@ Examples:
      also name the 5 processes and UNIX paths holding the most sockets
  check_sockwatch --namespaces -w numothersock=5000 -c numothersock=8000
      every container's network namespace too, against counts
+ check_sockwatch --hold 30m
+     a counter that grew stays CRITICAL (or WARNING) for 30 minutes after
+     it last grew: longer than max_check_attempts x retry_interval
  command[check_sockwatch_top]=/usr/lib/nagios/plugins/check_sockwatch --top 5
      NRPE, in /etc/nagios/nrpe.d/sockwatch.cfg on the monitored host; the
      Nagios side runs check_nrpe -H HOST -c check_sockwatch_top
