@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sockwatch/sockwatch"
+	"github.com/sockwatch/sockwatch/internal/privilege"
 )
 
 // Config is what the command line asks of the check.
@@ -40,22 +41,28 @@ func (c *Config) selected(metric string) bool {
 }
 
 // Check reads the proc root once and evaluates every selected metric.
+//
+// Everything it reads of proc, it reads first, with the capabilities it was
+// given raised (see package privilege), then drops them for good: the state
+// file and the output are handled with none.
 func Check(cfg *Config) *Result {
-	reader := sockwatch.NewReader(cfg.ProcRoot)
-	reader.NamespaceCountersOnly = !cfg.Namespaces
-	snap, err := reader.Read()
+	c := &checker{cfg: cfg, reader: sockwatch.NewReader(cfg.ProcRoot), now: time.Now(), unlock: func() {}}
+	c.reader.NamespaceCountersOnly = !cfg.Namespaces
+	var err error
+	if perr := privilege.During(privilege.Scan, func() { err = c.scan() }); perr != nil {
+		return &Result{State: Unknown, Summary: perr.Error()}
+	}
+	if perr := privilege.Drop(); perr != nil {
+		return &Result{State: Unknown, Summary: perr.Error()}
+	}
 	if err != nil {
 		return &Result{State: Unknown, Summary: "cannot read socket statistics: " + err.Error()}
 	}
-	c := &checker{cfg: cfg, reader: reader, snap: snap, now: time.Now(), unlock: func() {}}
-	// Every network namespace is read, for the host-wide counters (and the
-	// pre-4.16 numothersock) before anything is judged.
-	c.scan, err = reader.Namespaces(snap)
-	if err != nil {
-		c.notes = append(c.notes, fmt.Sprintf("namespaces: cannot list processes (%v): the counters are the host namespace's alone", err))
-		c.scan = &sockwatch.NetNSScan{}
+	if c.nsErr != nil {
+		c.notes = append(c.notes, fmt.Sprintf("namespaces: cannot list processes (%v): the counters are the host namespace's alone", c.nsErr))
+		c.nsScan = &sockwatch.NetNSScan{}
 	}
-	c.advice = counterAdvice(snap)
+	c.advice = counterAdvice(c.snap)
 	c.loadState()
 	c.observeCounters()
 	c.gauges()
@@ -71,8 +78,7 @@ type checker struct {
 	cfg    *Config
 	reader *sockwatch.Reader
 	snap   *sockwatch.Snapshot
-	scan   *sockwatch.NetNSScan
-	events *sockwatch.EventUpdate // the host-wide counters, summed over scan
+	events *sockwatch.EventUpdate // the host-wide counters, summed over nsScan
 	now    time.Time
 	items  []*item
 	notes  []string // long output lines that are not metrics
@@ -85,6 +91,26 @@ type checker struct {
 	lastRun   time.Time  // this service's last run; zero when not known
 	unlock    func()     // releases the state directory's lock
 	tracker   sockwatch.EventTracker
+
+	// What scan found of namespaces (every one, for the host-wide counters
+	// and the pre-4.16 numothersock) and owners (--top).
+	nsScan          *sockwatch.NetNSScan
+	ownerScan       *sockwatch.Owners
+	nsErr, ownerErr error
+}
+
+// scan reads the snapshot, every namespace, and the owners when asked for.
+func (c *checker) scan() error {
+	snap, err := c.reader.Read()
+	if err != nil {
+		return err
+	}
+	c.snap = snap
+	c.nsScan, c.nsErr = c.reader.Namespaces(snap)
+	if c.cfg.Top > 0 {
+		c.ownerScan, c.ownerErr = sockwatch.ScanOwners(snap.Root, sockwatch.OwnerOptions{Top: c.cfg.Top, UnixNetDir: snap.NetDir})
+	}
+	return nil
 }
 
 // gauges builds and evaluates the metrics that have a value and a limit.

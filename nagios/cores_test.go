@@ -218,7 +218,7 @@ func TestConfigCommandLines(t *testing.T) {
 			n++
 		}
 	}
-	require.Equal(t, 4, n, "the NRPE commands")
+	require.Equal(t, 5, n, "the NRPE commands")
 	for _, l := range lines {
 		root := fixture(t, "quiet-host")
 		if strings.Contains(l, "numothersock") {

@@ -12,7 +12,7 @@ import (
 // container's failcnt, whatever the metrics selected: the state file is
 // shared by every service of the host, and each must see the same growth.
 func (c *checker) observeCounters() {
-	c.events = c.tracker.Update(c.reader, c.snap, c.scan, c.now)
+	c.events = c.tracker.Update(c.reader, c.snap, c.nsScan, c.now)
 	u := c.events
 	for _, spec := range counterSpecs {
 		reset := false
@@ -111,11 +111,11 @@ func (c *checker) counters() {
 				spec.label(), plural(int64(u.Unread[e]), "network namespace")))
 		}
 	}
-	if c.scan.Unreadable > 0 {
+	if c.nsScan.Unreadable > 0 {
 		c.notes = append(c.notes, fmt.Sprintf("counters: %s whose net directory could not be looked at (hidepid?):"+
-			" namespaces only they are in are not counted", plural(int64(c.scan.Unreadable), "process")))
+			" namespaces only they are in are not counted", plural(int64(c.nsScan.Unreadable), "process")))
 	}
-	for _, err := range c.scan.Errors {
+	for _, err := range c.nsScan.Errors {
 		c.notes = append(c.notes, fmt.Sprintf("namespaces: %v", err))
 	}
 	if c.cfg.Verbose > 0 {

@@ -234,6 +234,10 @@ Usage: check_sockwatch [-w METRIC=RANGE]... [-c METRIC=RANGE]...
                                /var/lib/sockwatch for root, else
                                $XDG_STATE_HOME/sockwatch or
                                ~/.local/state/sockwatch, directory 0700)
+     Given capabilities or set-user-ID, the check reads only /proc and keeps
+     its state in the default directory: another --proc-root, $HOST_PROC or
+     --state-file is refused (UNKNOWN); run it as root, or without
+     capabilities, to use them.
  --hold DURATION               a counter that grew keeps its state until it
                                has not grown for this long (15m, 1h, or
                                seconds; default 15m), so that a core's

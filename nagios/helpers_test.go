@@ -35,6 +35,12 @@ func checkAs(t *testing.T, cred *syscall.Credential, env []string, args ...strin
 	if cred != nil {
 		bin = testenv.PublicCopy(t, bin)
 	}
+	return runCheck(t, checkCommand(bin, cred, env, args...))
+}
+
+// checkCommand is the command running the check binary bin with cred (nil:
+// as the test) and extra environment, HOST_PROC unset.
+func checkCommand(bin string, cred *syscall.Credential, env []string, args ...string) *exec.Cmd {
 	cmd := exec.Command(bin, args...)
 	for _, e := range os.Environ() {
 		if !strings.HasPrefix(e, "HOST_PROC=") {
@@ -45,6 +51,12 @@ func checkAs(t *testing.T, cred *syscall.Credential, env []string, args ...strin
 	if cred != nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	}
+	return cmd
+}
+
+// runCheck runs a check command and splits its output.
+func runCheck(t *testing.T, cmd *exec.Cmd) output {
+	t.Helper()
 	out, stderr, code := testenv.Run(t, cmd)
 	require.Empty(t, stderr, "the check writes nothing to stderr")
 	o := output{code: code, all: out}

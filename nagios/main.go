@@ -7,12 +7,23 @@ import (
 	"io"
 
 	"github.com/sockwatch/sockwatch"
+	"github.com/sockwatch/sockwatch/internal/privilege"
 )
 
 // Main runs check_sockwatch with args (without the program name), writes
 // its output to w and returns the exit code.
 func Main(args []string, w io.Writer) int {
+	// Before anything reads a file the caller named.
+	priv, err := privilege.Setup()
+	if err != nil {
+		r := &Result{State: Unknown, Summary: "cannot lower the privileges it runs with: " + err.Error()}
+		fmt.Fprint(w, r.Format(Name))
+		return int(r.State)
+	}
 	cfg, err := ParseArgs(args)
+	if err == nil {
+		err = cfg.confine(priv)
+	}
 	switch {
 	case errors.Is(err, flag.ErrHelp):
 		fmt.Fprint(w, Help())
@@ -27,6 +38,11 @@ func Main(args []string, w io.Writer) int {
 	}
 	root := sockwatch.ProcRoot(cfg.ProcRoot)
 	r := Run(cfg.Timeout, "reading "+root, func() *Result { return Check(cfg) })
+	// Check drops them after its scan; this covers a check that timed out
+	// or panicked on the way.
+	if err := privilege.Drop(); err != nil {
+		r = &Result{State: Unknown, Summary: err.Error()}
+	}
 	fmt.Fprint(w, r.Format(Name))
 	return int(r.State)
 }

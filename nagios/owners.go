@@ -14,7 +14,7 @@ import (
 // or lsof by hand. Unprivileged, only the user's own processes can be seen;
 // the line says how many were not.
 func (c *checker) owners() []string {
-	o, err := sockwatch.ScanOwners(c.snap.Root, sockwatch.OwnerOptions{Top: c.cfg.Top, UnixNetDir: c.snap.NetDir})
+	o, err := c.ownerScan, c.ownerErr
 	if err != nil {
 		return []string{fmt.Sprintf("owners: cannot list processes (%v)", err)}
 	}

@@ -63,9 +63,10 @@ type stateData struct {
 // directory only the user running the check can write. Root's is
 // /var/lib/sockwatch; another user's $XDG_STATE_HOME/sockwatch, else
 // ~/.local/state/sockwatch (Debian's nagios user has its home in
-// /var/lib/nagios).
+// /var/lib/nagios). The user is the real one: a set-user-ID check writes
+// its state as that user, once it has dropped the other.
 func DefaultStateDir() (string, error) {
-	if os.Geteuid() == 0 {
+	if os.Getuid() == 0 {
 		return "/var/lib/sockwatch", nil
 	}
 	if x := os.Getenv("XDG_STATE_HOME"); filepath.IsAbs(x) {

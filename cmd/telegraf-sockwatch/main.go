@@ -17,6 +17,7 @@ import (
 	"github.com/influxdata/telegraf/plugins/inputs"
 
 	core "github.com/sockwatch/sockwatch"
+	"github.com/sockwatch/sockwatch/internal/privilege"
 	"github.com/sockwatch/sockwatch/plugins/inputs/sockwatch"
 )
 
@@ -34,10 +35,20 @@ FILE holds one [[inputs.sockwatch]] section; without -config the plugin runs
 with its defaults (proc root: $HOST_PROC, else /proc). It stops when stdin
 is closed or on SIGINT/SIGTERM.
 
+Given capabilities (setcap) or set-user-ID, it reads only /proc and
+/sys/fs/cgroup: another proc_root, cgroup_root, HOST_PROC or HOST_SYS fails
+its start; run it as root to read another.
+
 Flags:
 `
 
 func main() {
+	// Before anything reads a file the caller named: the configuration
+	// file is read with no capability effective.
+	if _, err := privilege.Setup(); err != nil {
+		fmt.Fprintf(os.Stderr, "telegraf-sockwatch: cannot lower the privileges it runs with: %v\n", err)
+		os.Exit(1)
+	}
 	configFile := flag.String("config", "", "`FILE` holding one [[inputs.sockwatch]] section (default: the plugin's defaults)")
 	pollInterval := flag.Duration("poll_interval", 1*time.Second, "how often to gather without being asked")
 	pollDisabled := flag.Bool("poll_interval_disabled", false,

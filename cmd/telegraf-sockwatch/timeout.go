@@ -7,6 +7,8 @@ import (
 
 	"github.com/influxdata/telegraf"
 	"github.com/influxdata/telegraf/agent"
+
+	"github.com/sockwatch/sockwatch/internal/privilege"
 )
 
 // boundedInput bounds each Gather of the input it wraps. A proc root on a
@@ -103,6 +105,11 @@ func (b *boundedInput) Gather(acc telegraf.Accumulator) error {
 		return nil
 	case <-timer.C:
 		acc.AddError(fmt.Errorf("gather timed out after %v %s (a hung mount?): abandoned", b.timeout, b.what))
+		// The abandoned gather would hold its capabilities as long as it
+		// hangs; it goes on without them.
+		if err := privilege.Lower(); err != nil {
+			acc.AddError(err)
+		}
 		return nil
 	}
 }

@@ -7,16 +7,22 @@ package testenv
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // TelegrafVersion is the Telegraf release the tests run against.
@@ -84,9 +90,11 @@ var (
 )
 
 // Build compiles the command in pkg (a path relative to the module root, such
-// as "./cmd/check_sockwatch") once per test process and returns the binary.
-// Binaries go to CacheDir/bin, written under a temporary name and renamed, so
-// test processes of several packages can build the same command at once.
+// as "./cmd/check_sockwatch") once per test process, without cgo, and returns
+// the binary.
+// Binaries go to a directory of CacheDir/bin for this source tree, written
+// under a temporary name and renamed, so test processes of several packages
+// can build the same command at once.
 func Build(t testing.TB, pkg string) string {
 	t.Helper()
 	buildMu.Lock()
@@ -94,7 +102,10 @@ func Build(t testing.TB, pkg string) string {
 	if bin, ok := built[pkg]; ok {
 		return bin
 	}
-	dir := filepath.Join(CacheDir(t), "bin")
+	// One directory per source tree: work trees of the same module tested
+	// at once must not run each other's builds.
+	sum := sha256.Sum256([]byte(ModuleRoot(t)))
+	dir := filepath.Join(CacheDir(t), "bin", hex.EncodeToString(sum[:6]))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatalf("testenv: %v", err)
 	}
@@ -106,6 +117,9 @@ func Build(t testing.TB, pkg string) string {
 	tmp.Close()
 	cmd := exec.Command("go", "build", "-o", tmp.Name(), pkg)
 	cmd.Dir = ModuleRoot(t)
+	// As make build does: given capabilities, the binaries change them on
+	// every thread, which takes a build without cgo.
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		os.Remove(tmp.Name())
 		t.Fatalf("testenv: building %s: %v\n%s", pkg, err, out)
@@ -233,19 +247,149 @@ func CopyTree(t testing.TB, src string, readers Readers) string {
 // cache is under root's home.
 func PublicCopy(t testing.TB, bin string) string {
 	t.Helper()
-	dir := t.TempDir()
+	return copyBinary(t, bin, 0o755, 0o755, 0)
+}
+
+// NobodyGID is the group of user nobody (nogroup), the tests' unprivileged
+// user.
+const NobodyGID = 65534
+
+// CapableCopy copies the binary bin as the README has an administrator
+// install it: given capabilities caps with setcap ("cap_dac_read_search,
+// cap_sys_ptrace+ep"), and only runnable by root and the members of group
+// gid, from a directory no one else may enter. It needs root and setcap
+// (libcap2-bin, installed by scripts/deps.sh).
+func CapableCopy(t testing.TB, bin, caps string, gid int) string {
+	t.Helper()
+	dst := copyBinary(t, bin, 0o750, 0o750, gid)
+	if out, err := exec.Command("setcap", caps, dst).CombinedOutput(); err != nil {
+		t.Fatalf("testenv: setcap %s %s: %v\n%s", caps, dst, err, out)
+	}
+	return dst
+}
+
+// copyBinary copies bin into a directory of its own, mode dirMode, its
+// parent traversable by all; both the directory and the copy (mode
+// fileMode) belong to root and group gid.
+func copyBinary(t testing.TB, bin string, dirMode, fileMode os.FileMode, gid int) string {
+	t.Helper()
+	dir := execDir(t)
+	dst := filepath.Join(dir, filepath.Base(bin))
 	data, err := os.ReadFile(bin)
 	if err == nil {
-		err = errors.Join(os.Chmod(dir, 0o755), os.Chmod(filepath.Dir(dir), 0o755))
-	}
-	dst := filepath.Join(dir, filepath.Base(bin))
-	if err == nil {
-		err = os.WriteFile(dst, data, 0o755)
+		err = errors.Join(os.Chmod(filepath.Dir(dir), 0o711), os.Chown(dir, 0, gid), os.Chmod(dir, dirMode),
+			os.WriteFile(dst, data, fileMode), os.Chown(dst, 0, gid), os.Chmod(dst, fileMode))
 	}
 	if err != nil {
 		t.Fatalf("testenv: copying %s: %v", bin, err)
 	}
 	return dst
+}
+
+// execDir returns a new directory for a binary, removed when the test
+// ends, on a file system that honours set-user-ID bits and file
+// capabilities (a nosuid mount ignores both): the temporary directory's,
+// else /var/tmp's, since /tmp is a nosuid tmpfs on some systems (Debian 13).
+func execDir(t testing.TB) string {
+	t.Helper()
+	for _, base := range []string{os.TempDir(), "/var/tmp"} {
+		var st unix.Statfs_t
+		if unix.Statfs(base, &st) != nil || st.Flags&unix.ST_NOSUID != 0 {
+			continue
+		}
+		if base == os.TempDir() {
+			return t.TempDir()
+		}
+		parent, err := os.MkdirTemp(base, "sockwatch-test-")
+		if err != nil {
+			t.Fatalf("testenv: %v", err)
+		}
+		t.Cleanup(func() { os.RemoveAll(parent) })
+		dir := filepath.Join(parent, "bin")
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			t.Fatalf("testenv: %v", err)
+		}
+		return dir
+	}
+	t.Fatalf("testenv: %s and /var/tmp are mounted nosuid: set TMPDIR to a directory that honours set-user-ID and file capabilities", os.TempDir())
+	return ""
+}
+
+// Secrets are what LeakTrees' root's files hold: numbers and words that
+// must not come out of a binary run by another user who pointed it at
+// them.
+var Secrets = []string{"7391046", "5550123", "saltsecret", "hunter2word", "roothome"}
+
+// LeakTrees builds proc trees that anyone may read, whose files are links
+// into a directory only root may enter, holding Secrets: the test of a
+// binary given capabilities and pointed at a tree of the caller's choosing.
+// In the first, sockstat is sound (a regular file) and the limits
+// (file-max, tcp_max_orphans, tcp_max_tw_buckets) are links to a number,
+// netstat to counters, protocols and user_beancounters to lines of words;
+// a binary reading them through its capabilities would print the number as
+// a limit and quote the words in parse errors. In the second, sockstat
+// itself is a link to lines of /etc/shadow's form, whose first word (a
+// secret too) ends in ":". In the third, sockstat is a link to a file of
+// root's that anyone may read, as /etc/passwd: its text must not be quoted
+// to another user either.
+func LeakTrees(t testing.TB) []string {
+	t.Helper()
+	secret, public := t.TempDir(), t.TempDir()
+	files := map[string]string{
+		"number":  "7391046\n",
+		"netstat": "TcpExt: TCPAbortOnMemory TCPMemoryPressures\nTcpExt: 5550123 5550123\n",
+		"words":   "saltsecret:$6$hunter2word:19000:0:99999:7:::\nhunter2word saltsecret\n",
+	}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(secret, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := errors.Join(os.Chmod(secret, 0o700), os.Chmod(public, 0o755), os.Chmod(filepath.Dir(public), 0o755),
+		os.WriteFile(filepath.Join(public, "passwd"), []byte("roothome:x:0:0:root:/root:/bin/sh\n"), 0o644))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const sockstat = "sockets: used 371\nTCP: inuse 29 orphan 0 tw 3 alloc 31 mem 2\nUDP: inuse 14 mem 1\n"
+	trees := []map[string]string{
+		{
+			"net/sockstat":                    "",
+			"sys/fs/file-max":                 "number",
+			"sys/net/ipv4/tcp_max_orphans":    "number",
+			"sys/net/ipv4/tcp_max_tw_buckets": "number",
+			"net/netstat":                     "netstat",
+			"net/protocols":                   "words",
+			"user_beancounters":               "words",
+		},
+		{"net/sockstat": "words"},
+		{"net/sockstat": filepath.Join(public, "passwd")},
+	}
+	var roots []string
+	for _, tree := range trees {
+		root := t.TempDir()
+		for _, dir := range []string{root, filepath.Dir(root)} {
+			if err := os.Chmod(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for path, target := range tree {
+			path = filepath.Join(root, path)
+			err := os.MkdirAll(filepath.Dir(path), 0o755)
+			if err == nil && target == "" {
+				err = os.WriteFile(path, []byte(sockstat), 0o644)
+			} else if err == nil {
+				if !filepath.IsAbs(target) {
+					target = filepath.Join(secret, target)
+				}
+				err = os.Symlink(target, path)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		roots = append(roots, root)
+	}
+	return roots
 }
 
 // Documented is what a plugin README's Metrics section lists for a series.
@@ -325,4 +469,48 @@ func SetCounter(t testing.TB, path, prefix, name, value string) {
 		}
 	}
 	t.Fatalf("testenv: %s %s not found in %s", prefix, name, path)
+}
+
+// Caps are one thread's capability sets, as /proc/PID/task/TID/status
+// shows them.
+type Caps struct{ Inh, Prm, Eff, Amb uint64 }
+
+func (c Caps) String() string {
+	return fmt.Sprintf("CapInh %016x CapPrm %016x CapEff %016x CapAmb %016x", c.Inh, c.Prm, c.Eff, c.Amb)
+}
+
+// ThreadCaps returns the capability sets of every thread of process pid,
+// by thread ID: capabilities belong to a thread, and a Go program runs on
+// several.
+func ThreadCaps(t testing.TB, pid int) map[int]Caps {
+	t.Helper()
+	dir := fmt.Sprintf("/proc/%d/task", pid)
+	tasks, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	out := map[int]Caps{}
+	for _, task := range tasks {
+		data, err := os.ReadFile(filepath.Join(dir, task.Name(), "status"))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // the thread ended
+		}
+		if err != nil {
+			t.Fatalf("testenv: %v", err)
+		}
+		var c Caps
+		for _, line := range strings.Split(string(data), "\n") {
+			name, value, _ := strings.Cut(line, ":\t")
+			dst := map[string]*uint64{"CapInh": &c.Inh, "CapPrm": &c.Prm, "CapEff": &c.Eff, "CapAmb": &c.Amb}[name]
+			if dst == nil {
+				continue
+			}
+			if *dst, err = strconv.ParseUint(value, 16, 64); err != nil {
+				t.Fatalf("testenv: %s of thread %s: %v", name, task.Name(), err)
+			}
+		}
+		tid, _ := strconv.Atoi(task.Name())
+		out[tid] = c
+	}
+	return out
 }

@@ -8,12 +8,14 @@ import (
 	_ "embed"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/influxdata/telegraf"
 	"github.com/influxdata/telegraf/plugins/inputs"
 
 	core "github.com/sockwatch/sockwatch"
+	"github.com/sockwatch/sockwatch/internal/privilege"
 )
 
 //go:embed sample.conf
@@ -46,8 +48,19 @@ func (*Sockwatch) SampleConfig() string { return sampleConfig }
 
 // Init checks the proc root once, so that a wrong path is a configuration
 // error at startup rather than the same gather error every interval.
+//
+// A process that runs with more than its user has (telegraf-sockwatch
+// given capabilities) reads only the real /proc and /sys/fs/cgroup: a proc
+// or cgroup root elsewhere is refused, before anything is read of it.
 func (s *Sockwatch) Init() error {
+	priv, err := privilege.Current()
+	if err != nil {
+		return err
+	}
 	root := core.ProcRoot(s.ProcRoot)
+	if err := privilege.Confine(priv, "proc root", rootSource(s.ProcRoot), root, core.DefaultProcRoot); err != nil {
+		return err
+	}
 	fi, err := os.Stat(root)
 	if err != nil {
 		return fmt.Errorf("proc root %s (%s): %w", root, rootSource(s.ProcRoot), err)
@@ -63,6 +76,10 @@ func (s *Sockwatch) Init() error {
 			return fmt.Errorf("cgroups_top = %d: must be at least 1", s.CgroupsTop)
 		}
 		s.cgroupRoot = core.CgroupRoot(s.CgroupRoot)
+		if err := privilege.Confine(priv, "cgroup root", cgroupRootSource(s.CgroupRoot), s.cgroupRoot,
+			core.DefaultCgroupRoot, filepath.Join(core.DefaultCgroupRoot, "unified")); err != nil {
+			return err
+		}
 		fi, err := os.Stat(s.cgroupRoot)
 		if err != nil {
 			return fmt.Errorf("cgroup root: %w", err)
@@ -91,22 +108,51 @@ func rootSource(option string) string {
 	return "default"
 }
 
+// cgroupRootSource says where the cgroup root came from, for Init's
+// messages.
+func cgroupRootSource(option string) string {
+	switch {
+	case option != "":
+		return "option cgroup_root"
+	case os.Getenv("HOST_SYS") != "":
+		return "environment variable HOST_SYS"
+	}
+	return "default"
+}
+
 // Gather reads one snapshot and emits its series. A snapshot that cannot be
 // taken at all (sockstat unreadable) is one error and no metrics; a source
 // that failed within it is one error naming its file, and only the fields it
 // feeds are left out.
+//
+// The proc part of a gather runs with the capabilities telegraf-sockwatch
+// was given raised, and only it: they are lowered again before cgroups are
+// read and between gathers (see package privilege).
 func (s *Sockwatch) Gather(acc telegraf.Accumulator) error {
+	// One timestamp for every series of the gather: the gauge and counter
+	// halves of the host series must meet on the same point.
+	now := time.Now()
+	var ok bool
+	if err := privilege.During(privilege.Scan, func() { ok = s.gatherProc(acc, now) }); err != nil {
+		acc.AddError(err)
+	}
+	if ok && s.Cgroups {
+		s.gatherCgroups(acc, now)
+	}
+	return nil
+}
+
+// gatherProc emits every series read from proc; false when the snapshot
+// could not be taken at all.
+func (s *Sockwatch) gatherProc(acc telegraf.Accumulator, now time.Time) bool {
 	snap, err := s.reader.Read()
 	if err != nil {
 		acc.AddError(err)
-		return nil
+		return false
 	}
 	for _, err := range snap.Errors {
 		acc.AddError(err)
 	}
-	// One timestamp for every series of the snapshot: the gauge and counter
-	// halves of the host series must meet on the same point.
-	now := time.Now()
 	// Every network namespace is read for the host-wide counters and the
 	// per-namespace series, and before the host's gauges: on kernels
 	// before 4.16 numothersock takes the other namespaces' TCP sockets off.
@@ -136,10 +182,7 @@ func (s *Sockwatch) Gather(acc telegraf.Accumulator) error {
 	}
 	s.gatherHost(acc, gauges, &snap.Counters, events, now)
 	gatherBeancounters(acc, snap, now)
-	if s.Cgroups {
-		s.gatherCgroups(acc, now)
-	}
-	return nil
+	return true
 }
 
 // putUnixSockets adds unix_sockets, as count gives it, to fields. With

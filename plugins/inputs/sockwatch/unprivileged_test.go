@@ -28,8 +28,14 @@ var nobody = &syscall.Credential{Uid: 65534, Gid: 65534}
 func asNobody(t *testing.T, args ...string) *exec.Cmd {
 	t.Helper()
 	require.Equal(t, 0, os.Geteuid(), "this test runs the binary as nobody, which needs root (CI runs as root)")
-	cmd := command(t, time.Minute, nil, testenv.PublicCopy(t, binary(t)), args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: nobody}
+	return runAs(t, nobody, testenv.PublicCopy(t, binary(t)), args...)
+}
+
+// runAs returns a command running bin as cred (nil: as the test).
+func runAs(t *testing.T, cred *syscall.Credential, bin string, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := command(t, time.Minute, nil, bin, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	return cmd
 }
 
@@ -75,8 +81,10 @@ func TestBinaryUnprivileged(t *testing.T) {
 
 // TestBinaryUnprivilegedBeancounters: OpenVZ's user_beancounters is mode
 // 0400 root. As nobody, its error names the file and says why, and every
-// other figure is sent, numothersock computed from sockstat; with
-// CAP_DAC_READ_SEARCH it is read.
+// other figure is sent, numothersock computed from sockstat. With
+// CAP_DAC_READ_SEARCH the real /proc's would be read, but this tree is not
+// the real /proc: it is refused (TestRaisedReadsOnlyRealProc); root reads
+// it.
 func TestBinaryUnprivilegedBeancounters(t *testing.T) {
 	root := testenv.CopyTree(t, scenario(t, "openvz-container"), testenv.Everyone)
 	bc := filepath.Join(root, "user_beancounters")
@@ -90,10 +98,14 @@ func TestBinaryUnprivilegedBeancounters(t *testing.T) {
 	require.Contains(t, stdout, "numothersock=342i")
 	require.True(t, strings.HasPrefix(stdout, "sockwatch "), stdout)
 
-	// CAP_DAC_READ_SEARCH passes the file's mode: the rows are sent.
 	cmd := asNobody(t, "-config", conf, "-once")
 	cmd.SysProcAttr.AmbientCaps = []uintptr{unix.CAP_DAC_READ_SEARCH}
 	stdout, stderr, code = testenv.Run(t, cmd)
+	require.Equal(t, 1, code)
+	require.Contains(t, stderr, "proc root \""+root+"\" (option proc_root) refused: this program runs with capabilities cap_dac_read_search,")
+	require.Empty(t, stdout)
+
+	stdout, stderr, code = testenv.Run(t, command(t, time.Minute, nil, binary(t), "-config", conf, "-once"))
 	require.Empty(t, stderr)
 	require.Equal(t, 0, code)
 	require.Contains(t, stdout, "sockwatch_beancounter,ctid=101,resource=numothersock ")
@@ -118,9 +130,14 @@ func TestBinaryCapabilities(t *testing.T) {
 		{"CAP_DAC_READ_SEARCH", []uintptr{unix.CAP_DAC_READ_SEARCH}, false},
 		{"CAP_SYS_PTRACE", []uintptr{unix.CAP_SYS_PTRACE}, false},
 		{"both", []uintptr{unix.CAP_DAC_READ_SEARCH, unix.CAP_SYS_PTRACE}, true},
+		// As the README installs it: file capabilities, not ambient ones.
+		{"setcap", nil, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cmd := asNobody(t, "-config", conf, "-once")
+			if tc.name == "setcap" {
+				cmd = runAs(t, nobody, capableBinary(t), "-config", conf, "-once")
+			}
 			cmd.SysProcAttr.AmbientCaps = tc.caps
 			stdout, stderr, code := testenv.Run(t, cmd)
 			require.Empty(t, stderr)

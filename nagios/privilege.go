@@ -1,0 +1,35 @@
+package nagios
+
+import (
+	"path/filepath"
+
+	"github.com/sockwatch/sockwatch"
+	"github.com/sockwatch/sockwatch/internal/privilege"
+)
+
+// confine refuses, when the check runs with more than its user has (file
+// capabilities, set-user-ID), a proc root other than the real /proc and a
+// state file outside the default directory: arguments and environment are
+// the caller's, and the check must not read for them what they may not.
+func (c *Config) confine(st privilege.Status) error {
+	origin := "--proc-root"
+	if c.ProcRoot == "" {
+		origin = "environment variable HOST_PROC"
+	}
+	root := sockwatch.ProcRoot(c.ProcRoot)
+	if err := privilege.Confine(st, "proc root", origin, root, sockwatch.DefaultProcRoot); err != nil {
+		return err
+	}
+	if c.StateFile == "" || !st.Raised {
+		return nil
+	}
+	dir, err := DefaultStateDir()
+	if err != nil {
+		return err
+	}
+	abs, err := filepath.Abs(c.StateFile)
+	if err != nil {
+		return err
+	}
+	return privilege.Confine(st, "state file directory", "--state-file "+c.StateFile, filepath.Dir(abs), dir)
+}
