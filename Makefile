@@ -42,10 +42,12 @@ fuzz:
 	done
 
 # Go benchmarks, then the owner scan against ss and lsof on a 110,000-socket
-# load (root; about two minutes).
+# load (root; about two minutes), then the check against ss -s on a host with
+# 1,000 processes (root).
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	sh bench/owners.sh
+	$(GO) run ./bench/checkcost
 
 # Telegraf's own linter of plugin READMEs, of the release we build against.
 README_LINTER := $(GO) run github.com/influxdata/telegraf/tools/readme_linter@v1.39.3

@@ -41,10 +41,10 @@ func BenchmarkProcfs(b *testing.B) {
 
 	// sockwatch reads protocols with sockstat and sockstat6.
 	run("sockstat", func(b *testing.B) {
-		fr := kept()
+		fr, r := kept(), NewReader("/proc")
 		b.ReportAllocs()
 		for b.Loop() {
-			readSockstat(fr, "/proc/self/net")
+			r.readSockstat(fr, "/proc/self/net")
 		}
 	}, func(b *testing.B) {
 		b.ReportAllocs()

@@ -41,6 +41,7 @@ object Service "sockets" {
 	vars.sockwatch_timeout = 8
 	vars.sockwatch_verbose = true
 	vars.sockwatch_namespaces = true
+	vars.sockwatch_hold = "30m"
 }
 `
 	cfg := filepath.Join(dir, "icinga2.conf")
@@ -65,7 +66,7 @@ func TestIcinga2Config(t *testing.T) {
 	// Every flag is an argument with a description.
 	data, err := os.ReadFile(conf)
 	require.NoError(t, err)
-	for _, flag := range []string{"--warning", "--critical", "--only", "--top", "--proc-root", "--state-file", "--timeout", "--verbose", "--namespaces"} {
+	for _, flag := range []string{"--warning", "--critical", "--only", "--top", "--proc-root", "--state-file", "--timeout", "--verbose", "--namespaces", "--hold"} {
 		i := strings.Index(string(data), `"`+flag+`" = {`)
 		require.GreaterOrEqual(t, i, 0, flag)
 		block := string(data)[i:]
@@ -201,13 +202,14 @@ func TestConfigCommandLines(t *testing.T) {
 			if strings.Contains(l, "=$ARG1$") {
 				l = strings.ReplaceAll(l, "$ARG1$", "80%")
 			}
+			l = strings.ReplaceAll(l, "--hold $ARG1$", "--hold 30m")
 			for k, v := range samples {
 				l = strings.ReplaceAll(l, k, v)
 			}
 			lines = append(lines, l)
 		}
 	}
-	require.Len(t, lines, 4, "the Nagios commands running check_sockwatch")
+	require.Len(t, lines, 5, "the Nagios commands running check_sockwatch")
 	nrpeCmd := regexp.MustCompile(`^command\[\w+\]=(.*)$`)
 	n := 0
 	for _, line := range readLines(t, filepath.Join(testenv.ModuleRoot(t), "nagios", "nrpe", "sockwatch.cfg")) {

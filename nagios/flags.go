@@ -18,13 +18,18 @@ const Name = "SOCKWATCH"
 // DefaultTimeout is -t's default, the Monitoring Plugins' usual 10 seconds.
 const DefaultTimeout = 10 * time.Second
 
+// DefaultHold is --hold's default: longer than a core needs to reach a HARD
+// state at the usual intervals (Icinga 2 and Nagios: max_check_attempts 3,
+// retried every minute; NRPE checks every 5 minutes).
+const DefaultHold = 15 * time.Minute
+
 var errVersion = errors.New("version asked")
 
 // ParseArgs reads the command line. Go's flag package takes each flag with
 // one dash or two, so -w and --warning, -t and --timeout all work.
 // flag.ErrHelp is returned for -h/--help, errVersion for -V/--version.
 func ParseArgs(args []string) (*Config, error) {
-	cfg := &Config{Warn: thresholdsFlag{}, Crit: thresholdsFlag{}, Timeout: DefaultTimeout}
+	cfg := &Config{Warn: thresholdsFlag{}, Crit: thresholdsFlag{}, Timeout: DefaultTimeout, Hold: DefaultHold}
 	fs := flag.NewFlagSet("check_sockwatch", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
@@ -40,6 +45,7 @@ func ParseArgs(args []string) (*Config, error) {
 	fs.StringVar(&cfg.StateFile, "state-file", "", "")
 	fs.BoolVar(&cfg.Namespaces, "namespaces", false, "")
 	fs.Var((*traceFlag)(&cfg.Trace), "trace", "")
+	fs.Var((*holdFlag)(&cfg.Hold), "hold", "")
 	for _, name := range []string{"t", "timeout"} {
 		fs.Var((*timeoutFlag)(&cfg.Timeout), name, "")
 	}
@@ -48,7 +54,7 @@ func ParseArgs(args []string) (*Config, error) {
 	version := false
 	fs.BoolVar(&version, "V", false, "")
 	fs.BoolVar(&version, "version", false, "")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(expandVerbose(args)); err != nil {
 		return nil, err
 	}
 	if version {
@@ -139,6 +145,44 @@ func (f *timeoutFlag) Set(s string) error {
 	return nil
 }
 
+// holdFlag is --hold DURATION: a Go duration (15m, 1h30m) or whole
+// seconds, 0 or more.
+type holdFlag time.Duration
+
+func (f *holdFlag) String() string { return time.Duration(*f).String() }
+
+func (f *holdFlag) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if n, aerr := strconv.Atoi(s); aerr == nil {
+		d, err = time.Duration(n)*time.Second, nil
+	}
+	if err != nil || d < 0 {
+		return fmt.Errorf("want a duration such as 15m or 900 (seconds), 0 or more")
+	}
+	*f = holdFlag(d)
+	return nil
+}
+
+// expandVerbose spells -vv and -vvv, which the guidelines give for more
+// verbose output, as repeated -v, which the flag package counts; after "--"
+// nothing is changed.
+func expandVerbose(args []string) []string {
+	out := make([]string, 0, len(args))
+	for i, a := range args {
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		if len(a) > 2 && strings.Trim(a, "v") == "-" {
+			for range len(a) - 1 {
+				out = append(out, "-v")
+			}
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
 // verboseFlag counts -v flags.
 type verboseFlag int
 
@@ -185,7 +229,8 @@ numothersock, and the kernel counters that say it has already acted.
 
 Usage: check_sockwatch [-w METRIC=RANGE]... [-c METRIC=RANGE]...
        [--only METRIC[,METRIC]] [--top N] [--namespaces] [--proc-root DIR]
-       [--state-file FILE] [--trace SECONDS] [-t SECONDS] [-v] [-h] [-V]
+       [--state-file FILE] [--hold DURATION] [--trace SECONDS] [-t SECONDS] [-v]
+       [-h] [-V]
 
  -w, --warning METRIC=RANGE    warning threshold for METRIC; repeatable
  -c, --critical METRIC=RANGE   critical threshold for METRIC; repeatable
@@ -211,19 +256,27 @@ Usage: check_sockwatch [-w METRIC=RANGE]... [-c METRIC=RANGE]...
                                CAP_PERFMON, and kernel BTF (x86-64): without
                                them one line says what is missing
  --proc-root DIR               proc to read (default $HOST_PROC, else /proc)
- --state-file FILE             where the counters of the last run are kept
-                               (default: a file per proc root and --only set
-                               under /var/lib/sockwatch for root, else
+ --state-file FILE             where the counters of the last run and their
+                               growth are kept, shared by every service of
+                               the host (default: a file per proc root under
+                               /var/lib/sockwatch for root, else
                                $XDG_STATE_HOME/sockwatch or
                                ~/.local/state/sockwatch, directory 0700)
      Given capabilities or set-user-ID, the check reads only /proc and keeps
      its state in the default directory: another --proc-root, $HOST_PROC or
      --state-file is refused (UNKNOWN); run it as root, or without
      capabilities, to use them.
+ --hold DURATION               a counter that grew keeps its state until it
+                               has not grown for this long (15m, 1h, or
+                               seconds; default 15m), so that a core's
+                               retries reach a HARD state and notify; 0
+                               alerts on one run only
  -t, --timeout SECONDS         give up with UNKNOWN after this long
                                (default 10)
  -v, --verbose                 also list OK containers and counters, the
-                               baseline and the files read
+                               baseline and the files read; -vv also each
+                               namespace's counters, -vvv the growth the
+                               state file holds
  -h, --help                    this text
  -V, --version                 the version
 
@@ -234,8 +287,11 @@ Metrics and their default thresholds:
 		fmt.Fprintf(&b, " %s", m)
 		if d.warn != "" {
 			warn := d.warn
-			if warn == pressureLine {
-				warn = "the pressure line"
+			switch warn {
+			case pressureLine:
+				warn = "in memory pressure"
+			case minLine:
+				warn = "the min line"
 			}
 			fmt.Fprintf(&b, ": warning %s, critical %s", warn, d.crit)
 		}
@@ -243,10 +299,16 @@ Metrics and their default thresholds:
 		wrap(&b, d.why, "     ", 76)
 	}
 	b.WriteString(`
-Counters (need the state file; the first run only takes a baseline):
+Counters (need the state file; the first run only takes a baseline): each
+summed over every network namespace the check can read, since the kernel
+counts them in the namespace of the socket (a container's aborts are not in
+the host's own). Each namespace keeps its baseline by inode; a counter below
+it restarted and counts again from zero; a namespace that appeared counts
+whole when its processes started after the last run; one that is gone is
+dropped. Performance data is the host-wide total, which never decreases.
 `)
 	for _, c := range counterSpecs {
-		fmt.Fprintf(&b, " %s: %s when it grew since the last run (with %s)\n", c.label, c.state, strings.Join(c.metrics, ", "))
+		fmt.Fprintf(&b, " %s: %s when it grew, held for --hold (with %s)\n", c.label(), c.state, strings.Join(c.metrics, ", "))
 		wrap(&b, c.why, "     ", 76)
 	}
 	b.WriteString(`
@@ -272,6 +334,9 @@ Examples:
      also name the 5 processes and UNIX paths holding the most sockets
  check_sockwatch --namespaces -w numothersock=5000 -c numothersock=8000
      every container's network namespace too, against counts
+ check_sockwatch --hold 30m
+     a counter that grew stays CRITICAL (or WARNING) for 30 minutes after
+     it last grew: longer than max_check_attempts x retry_interval
  command[check_sockwatch_top]=/usr/lib/nagios/plugins/check_sockwatch --top 5
      NRPE, in /etc/nagios/nrpe.d/sockwatch.cfg on the monitored host; the
      Nagios side runs check_nrpe -H HOST -c check_sockwatch_top

@@ -29,7 +29,7 @@ func TestHelpExamples(t *testing.T) {
 			commands = append(commands, cmd)
 		}
 	}
-	require.Len(t, commands, 5, "examples in -h:\n%s", examples)
+	require.Len(t, commands, 6, "examples in -h:\n%s", examples)
 	for _, c := range commands {
 		args := strings.Fields(c)[1:]
 		cfg, err := ParseArgs(args)
@@ -39,11 +39,13 @@ func TestHelpExamples(t *testing.T) {
 			kinds = append(kinds, "top")
 		case cfg.Namespaces:
 			kinds = append(kinds, "namespaces")
+		case cfg.Hold != DefaultHold:
+			kinds = append(kinds, "hold")
 		case strings.Contains(c, "%"):
 			kinds = append(kinds, "percent")
 		default:
 			kinds = append(kinds, "plain")
 		}
 	}
-	require.Equal(t, []string{"plain", "percent", "top", "namespaces", "top"}, kinds)
+	require.Equal(t, []string{"plain", "percent", "top", "namespaces", "hold", "top"}, kinds)
 }

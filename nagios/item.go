@@ -5,7 +5,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/sockwatch/sockwatch"
 )
@@ -29,6 +28,14 @@ type item struct {
 	// penalty, for orphans, also shows the percent under the kernel's 4x
 	// count.
 	penalty bool
+	// pressure, for tcp_mem, is the kernel's pressure flag (1 in pressure),
+	// which decides the default warning where it is known; pressureExit
+	// is the min line, where the kernel leaves pressure.
+	pressure     sockwatch.Num
+	pressureExit string
+	// underPressure is what the core says of TCP memory pressure: the flag,
+	// else memory above the pressure line; 1 in pressure. Said in lines.
+	underPressure sockwatch.Num
 
 	defWarn, defCrit *Threshold
 	warnText         string // the threshold as given or defaulted, for lines
@@ -39,9 +46,19 @@ type item struct {
 	problem  string // why a threshold the user gave cannot be applied
 	advice   string // the tunable and suggested value, for non-OK lines
 	counter  bool
-	delta    int64         // counters: growth since the last run
-	since    time.Duration // counters: time since the last run
-	perfdata bool          // emit perfdata for this item
+	grew     string // counters: the growth held, said ("grew by 8, last 1m0s ago at ...")
+	heldFor  string // counters: until when the growth is held
+	perfdata bool   // emit perfdata for this item
+}
+
+// setLimit sets limit, a kernel limit, as the item's limit and perfdata
+// maximum; LONG_MAX is unlimited: no percent, no threshold, no maximum.
+func (it *item) setLimit(limit sockwatch.Num) {
+	if sockwatch.NoLimit(limit) {
+		it.unlimited = true
+		return
+	}
+	it.limit, it.max = limit, limit
 }
 
 // percent is value in percent of limit.
@@ -70,9 +87,22 @@ func (it *item) evaluate(warn, crit thresholdsFlag) {
 		return
 	}
 	v := float64(it.value.Value)
+	_, userWarn := warn[it.metric]
 	switch {
 	case it.crit != nil && it.crit.Alert(v):
 		it.state = Critical
+	case it.pressure.Known && !userWarn:
+		// The kernel's own flag, not the value against the pressure line:
+		// it stays in pressure below that line until memory falls to the
+		// min line, and can be out of it above.
+		if it.pressure.Value == 1 {
+			it.state = Warning
+		}
+		it.warnText = "when in memory pressure (the kernel's flag in net/protocols"
+		if it.pressureExit != "" {
+			it.warnText += "; it leaves pressure at the min line " + it.pressureExit
+		}
+		it.warnText += ")"
 	case it.warn != nil && it.warn.Alert(v):
 		it.state = Warning
 	case it.problem != "":
@@ -124,6 +154,13 @@ func (it *item) describe() string {
 			}
 			b.WriteByte(')')
 		}
+		if it.underPressure.Known {
+			if it.underPressure.Value == 1 {
+				b.WriteString(", TCP in memory pressure")
+			} else {
+				b.WriteString(", not in memory pressure")
+			}
+		}
 	case it.unlimited:
 		fmt.Fprintf(&b, ", %s unlimited", it.limitName)
 	case it.limitName != "" && it.metric != mNumOtherSock:
@@ -138,12 +175,17 @@ func (it *item) describe() string {
 func (it *item) line() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: %s", it.what, it.state)
-	if it.counter && !it.value.Known {
-		b.WriteString(" unknown")
-	} else if it.counter {
-		fmt.Fprintf(&b, " %d", it.value.Value)
-		if it.delta > 0 {
-			fmt.Fprintf(&b, ", grew by %d since the last run %v ago", it.delta, it.since)
+	if it.counter {
+		if it.value.Known {
+			fmt.Fprintf(&b, " %d", it.value.Value)
+		} else {
+			b.WriteString(" unknown")
+		}
+		if it.grew != "" {
+			b.WriteString(", " + it.grew)
+		}
+		if it.heldFor != "" {
+			b.WriteString("; " + it.heldFor)
 		}
 	} else {
 		b.WriteString(" " + it.describe())
@@ -167,28 +209,37 @@ func (it *item) line() string {
 func (it *item) summary() string {
 	switch {
 	case it.counter:
-		return fmt.Sprintf("%s grew by %d since the last run %v ago", it.what, it.delta, it.since)
+		return it.what + " " + it.grew
 	case it.state == Unknown:
 		return fmt.Sprintf("%s %s: %s", it.what, it.describe(), it.problem)
 	case it.state == Critical:
 		return fmt.Sprintf("%s %s, critical at %s", it.what, it.describe(), it.critText)
+	case it.state == Warning && it.pressure.Known && strings.HasPrefix(it.warnText, "when "):
+		return fmt.Sprintf("%s %s, warning %s", it.what, it.describe(), it.warnText)
 	case it.state == Warning:
 		return fmt.Sprintf("%s %s, warning at %s", it.what, it.describe(), it.warnText)
 	}
 	return it.what + " " + it.describe()
 }
 
-// rank orders items of the same state for the summary: the nearest to its
-// limit first, and a counter that grew (the kernel already acted) before any.
+// rank orders items of the same state for the summary: by how near each is
+// to its own threshold, the critical one for a CRITICAL item and the
+// warning one for others (the value over the threshold's upper end, so
+// orphans rank under the kernel's 4x penalty, their thresholds being set for
+// it), and a counter that grew (the kernel already acted) before any. An
+// item without such an upper threshold is not ranked.
 func (it *item) rank() float64 {
 	if it.counter {
 		return math.Inf(1)
 	}
-	p, ok := it.percent()
-	if !ok {
+	r := it.warn
+	if r == nil || it.state == Critical && it.crit != nil {
+		r = it.crit
+	}
+	if !it.value.Known || r == nil || r.Inside || r.NoEnd || r.End <= 0 {
 		return -1
 	}
-	return p
+	return float64(it.value.Value) / r.End
 }
 
 // format writes a figure in the item's unit: bytes in binary units.

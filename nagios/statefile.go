@@ -8,31 +8,55 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/sockwatch/sockwatch"
 )
 
 // The state file keeps the event counters of the last run, so that the next
-// run can tell whether they grew. It is small JSON, versioned; anything that
-// is not a state file of this version for the same proc root and metrics is
-// replaced with a note, so that a bad file costs one baseline, never an
-// UNKNOWN forever.
+// run can tell whether they grew, and the growth seen, so that it is held for
+// --hold. It is small JSON, versioned; anything that is not a state file of
+// a known version for the same proc root is replaced with a note, so that a
+// bad file costs one baseline, never an UNKNOWN forever.
+//
+// Every service of a host shares one state file (one per proc root): the
+// counters of the host are read in full on every run whatever --only and
+// --top say, and growth is recorded for all to report, so that the service
+// that runs first does not consume the growth another one alerts on.
 
-const stateVersion = 1
+// stateVersion is the version written. Version 1 files (one per --only set,
+// counters only) are read as baselines without growth.
+const stateVersion = 2
 
 // maxStateSize bounds what is read of a state file; a real one is < 1 KiB
 // per hundred containers.
 const maxStateSize = 4 << 20
 
 type stateData struct {
-	Version  int              `json:"version"`
-	ProcRoot string           `json:"proc_root"`
-	Only     string           `json:"only"`
-	Saved    time.Time        `json:"saved"`
+	Version  int       `json:"version"`
+	ProcRoot string    `json:"proc_root"`
+	Only     string    `json:"only,omitempty"` // version 1: the --only set it belonged to
+	Saved    time.Time `json:"saved"`
+	// Counters are the baselines of the beancounters' failcnt; in version
+	// 1, and the first files of version 2, of the host's event counters too.
 	Counters map[string]int64 `json:"counters"`
+	// Namespaces are the event counters of each network namespace
+	// (sockwatch.EventTracker.Baselines), and Totals the host-wide ones as
+	// counters that never decrease, by event name.
+	Namespaces map[string]int64 `json:"namespaces,omitempty"`
+	Totals     map[string]int64 `json:"totals,omitempty"`
+	// Growth is the last growth of each counter that grew, by counter key.
+	Growth map[string]*growth `json:"growth,omitempty"`
+	// Runs is when each service (by serviceKey) last ran, so that a
+	// service sees growth recorded by another after its own last run even
+	// when the hold time is shorter than its interval.
+	Runs map[string]time.Time `json:"runs,omitempty"`
 }
 
 // DefaultStateDir is where state files go when --state-file is not given: a
@@ -55,21 +79,20 @@ func DefaultStateDir() (string, error) {
 	return filepath.Join(home, ".local", "state", "sockwatch"), nil
 }
 
-// stateKey is what a state file belongs to: two checks that read different
-// proc roots, or evaluate different metrics, must not share a baseline (the
-// one would consume the growth the other alerts on). --namespaces is part
-// of the metric set: a check without it would drop the namespaces' baseline.
-func (c *checker) stateKey() (root, only string) {
-	only = strings.Join(c.cfg.Only, ",")
+// serviceKey names the service a run belongs to, among those sharing the
+// state file: its metric set and owner listing.
+func (c *checker) serviceKey() string {
+	key := "only=" + strings.Join(c.cfg.Only, ",")
 	if c.cfg.Namespaces {
-		only += "+namespaces"
+		key += " namespaces"
 	}
-	return c.snap.Root, only
+	return key + fmt.Sprintf(" top=%d", c.cfg.Top)
 }
 
-// defaultStatePath is the per-user state file for a key, creating its
-// directory (0700) when needed.
-func defaultStatePath(root, only string) (string, error) {
+// defaultStatePath is the per-user state file of a proc root, creating its
+// directory (0700) when needed. The name is that version 1 gave a check
+// without --only, whose baseline is thus kept.
+func defaultStatePath(root string) (string, error) {
 	dir, err := DefaultStateDir()
 	if err != nil {
 		return "", fmt.Errorf("no state directory: %v", err)
@@ -77,7 +100,7 @@ func defaultStatePath(root, only string) (string, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
 	}
-	sum := sha256.Sum256([]byte(root + "\x00" + only))
+	sum := sha256.Sum256([]byte(root + "\x00"))
 	return filepath.Join(dir, "check_sockwatch-"+hex.EncodeToString(sum[:8])+".json"), nil
 }
 
@@ -150,15 +173,18 @@ func safeAncestors(p string) error {
 	}
 }
 
-// loadState sets the checker's baseline from the state file. Every outcome
-// but a good baseline leaves a note.
+// loadState sets the checker's baseline from the state file, which it
+// locks until saveState: two services of a host run at once must not lose
+// the growth one of them recorded. Every outcome but a good baseline leaves
+// a note.
 func (c *checker) loadState() {
-	c.next = map[string]int64{}
-	root, only := c.stateKey()
+	root := c.snap.Root
+	c.next = &stateData{Version: stateVersion, ProcRoot: root, Saved: c.now,
+		Counters: map[string]int64{}, Growth: map[string]*growth{}, Runs: map[string]time.Time{}}
 	path := c.cfg.StateFile
 	if path == "" {
 		var err error
-		if path, err = defaultStatePath(root, only); err != nil {
+		if path, err = defaultStatePath(root); err != nil {
 			c.notes = append(c.notes, fmt.Sprintf("state: %v; counter growth is not checked", err))
 			return
 		}
@@ -170,6 +196,7 @@ func (c *checker) loadState() {
 	}
 	path = safe
 	c.statePath = path
+	c.unlock = lockDir(filepath.Dir(path))
 	prev, err := readState(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -179,12 +206,40 @@ func (c *checker) loadState() {
 		c.statePath = ""
 	case err != nil:
 		c.notes = append(c.notes, fmt.Sprintf("state: %s %v: replaced, no baseline yet", path, err))
-	case prev.Version != stateVersion:
+	case prev.Version != stateVersion && prev.Version != 1:
 		c.notes = append(c.notes, fmt.Sprintf("state: %s has version %d, not %d: replaced, no baseline yet", path, prev.Version, stateVersion))
-	case prev.ProcRoot != root || prev.Only != only:
-		c.notes = append(c.notes, fmt.Sprintf("state: %s belongs to proc root %q, metrics %q: replaced, no baseline yet", path, prev.ProcRoot, prev.Only))
+	case prev.ProcRoot != root:
+		c.notes = append(c.notes, fmt.Sprintf("state: %s belongs to proc root %q: replaced, no baseline yet", path, prev.ProcRoot))
 	default:
 		c.prev = prev
+		c.lastRun = prev.Runs[c.serviceKey()]
+		c.tracker = sockwatch.EventTracker{Baselines: prev.Namespaces, Last: prev.Saved}
+		for _, spec := range counterSpecs {
+			c.tracker.Totals[spec.event] = prev.Totals[spec.label()]
+			if v, ok := prev.Counters[spec.label()]; ok && prev.Namespaces == nil {
+				// Kept before baselines were per namespace: the host's.
+				c.tracker.HostFallback[spec.event] = sockwatch.Num{Value: v, Known: true}
+			}
+		}
+		// What this run does not read again (a container's failcnt whose
+		// file failed) keeps its baseline, and growth stays recorded for
+		// the other services. The event counters' baselines are the
+		// tracker's.
+		for k, v := range prev.Counters {
+			if strings.HasPrefix(k, "failcnt_") {
+				c.next.Counters[k] = v
+			}
+		}
+		for k, g := range prev.Growth {
+			if c.now.Sub(g.Last) < max(c.cfg.Hold, keepGrowth) {
+				c.next.Growth[k] = g
+			}
+		}
+		for k, t := range prev.Runs {
+			if c.now.Sub(t) < keepGrowth {
+				c.next.Runs[k] = t
+			}
+		}
 		if c.cfg.Verbose > 0 {
 			c.notes = append(c.notes, fmt.Sprintf("state: %s, baseline of %s (%v ago)",
 				path, prev.Saved.Format(time.RFC3339), c.now.Sub(prev.Saved).Round(time.Second)))
@@ -192,16 +247,52 @@ func (c *checker) loadState() {
 	}
 }
 
-// saveState writes this run's counters as the next baseline.
+// keepGrowth is how long a growth record, and a service's last run, are
+// kept when no service holds them any longer: a service that runs less
+// often than its hold time still sees growth since its last run.
+const keepGrowth = 7 * 24 * time.Hour
+
+// saveState writes this run's counters as the next baseline, and releases
+// the lock.
 func (c *checker) saveState() {
+	defer c.unlock()
 	if c.statePath == "" {
 		return
 	}
-	root, only := c.stateKey()
-	d := &stateData{Version: stateVersion, ProcRoot: root, Only: only, Saved: c.now, Counters: c.next}
-	if err := writeState(c.statePath, d); err != nil {
+	c.next.Runs[c.serviceKey()] = c.now
+	if c.cfg.Verbose > 2 {
+		keys := slices.Sorted(maps.Keys(c.next.Growth))
+		for _, k := range keys {
+			g := c.next.Growth[k]
+			c.notes = append(c.notes, fmt.Sprintf("state: growth of %s: by %d from %s to %s", k, g.By, stamp(g.First), stamp(g.Last)))
+		}
+	}
+	c.next.Namespaces = c.tracker.Baselines
+	c.next.Totals = map[string]int64{}
+	for _, spec := range counterSpecs {
+		c.next.Totals[spec.label()] = c.tracker.Totals[spec.event]
+	}
+	if err := writeState(c.statePath, c.next); err != nil {
 		c.notes = append(c.notes, fmt.Sprintf("state: cannot save %s: %v; counter growth is not checked", c.statePath, err))
 	}
+}
+
+// lockDir takes an exclusive lock on the state directory, which only this
+// user can write, and returns its release. Without the lock (an error) the
+// run goes on: a lost update costs a baseline, not a verdict; the check's
+// timeout bounds the wait.
+func lockDir(dir string) func() {
+	f, err := os.Open(dir)
+	if err != nil {
+		return func() {}
+	}
+	for {
+		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
+		if err != syscall.EINTR {
+			break
+		}
+	}
+	return func() { f.Close() }
 }
 
 // errStateUnusable marks a state path that must not be read or replaced: a
@@ -252,9 +343,16 @@ func decodeState(data []byte) (*stateData, error) {
 	if err := json.Unmarshal(data, &d); err != nil {
 		return nil, fmt.Errorf("is corrupt (%v)", err)
 	}
-	for k, v := range d.Counters {
-		if v < 0 {
-			return nil, fmt.Errorf("is corrupt (counter %q is negative)", k)
+	for _, m := range []map[string]int64{d.Counters, d.Namespaces, d.Totals} {
+		for k, v := range m {
+			if v < 0 {
+				return nil, fmt.Errorf("is corrupt (counter %q is negative)", k)
+			}
+		}
+	}
+	for k, g := range d.Growth {
+		if g == nil || g.By <= 0 {
+			return nil, fmt.Errorf("is corrupt (growth of %q is not positive)", k)
 		}
 	}
 	return &d, nil

@@ -174,10 +174,11 @@ func TestStateFileOtherVersions(t *testing.T) {
 	root := fixture(t, "quiet-host")
 	state := filepath.Join(t.TempDir(), "state.json")
 	for content, note := range map[string]string{
-		`{"counters": {"tcp_abort_on_memory": 5}}`:                                                                           "has version 0, not 1: replaced, no baseline yet",
-		`{"version": 2, "proc_root": "` + root + `", "only": "", "counters": {}, "hosts": [{"a": 1}]}`:                       "has version 2, not 1: replaced",
+		`{"counters": {"tcp_abort_on_memory": 5}}`:                                                                           "has version 0, not 2: replaced, no baseline yet",
+		`{"version": 3, "proc_root": "` + root + `", "only": "", "counters": {}, "hosts": [{"a": 1}]}`:                       "has version 3, not 2: replaced",
 		`{"version": 1, "proc_root": "` + root + `", "only": "", "counters": {"tcp_abort_on_memory": -9223372036854775808}}`: `is corrupt (counter "tcp_abort_on_memory" is negative): replaced`,
 		`{"version": 1, "counters": {"tcp_abort_on_memory": 1e30}}`:                                                          "is corrupt (",
+		`{"version": 2, "proc_root": "` + root + `", "counters": {}, "growth": {"tcp_abort_on_memory": {"by": -1}}}`:         `is corrupt (growth of "tcp_abort_on_memory" is not positive): replaced`,
 		strings.Repeat(" ", 4<<20+1): "is too large to be a state file",
 	} {
 		require.NoError(t, os.WriteFile(state, []byte(content), 0o600))

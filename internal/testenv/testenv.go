@@ -442,6 +442,35 @@ func ReadmeMetrics(t testing.TB, path string) map[string]Documented {
 	return out
 }
 
+// SetCounter sets counter name of the two-line table prefix ("TcpExt",
+// "Udp") in a netstat or snmp file of a proc tree to value.
+func SetCounter(t testing.TB, path, prefix, name, value string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	lines := strings.Split(string(data), "\n")
+	for i := 0; i+1 < len(lines); i++ {
+		if !strings.HasPrefix(lines[i], prefix+":") {
+			continue
+		}
+		names := strings.Fields(lines[i])
+		values := strings.Fields(lines[i+1])
+		for j, n := range names {
+			if n == name {
+				values[j] = value
+				lines[i+1] = strings.Join(values, " ")
+				if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")), 0o644); err != nil {
+					t.Fatalf("testenv: %v", err)
+				}
+				return
+			}
+		}
+	}
+	t.Fatalf("testenv: %s %s not found in %s", prefix, name, path)
+}
+
 // Caps are one thread's capability sets, as /proc/PID/task/TID/status
 // shows them.
 type Caps struct{ Inh, Prm, Eff, Amb uint64 }

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sockwatch/sockwatch/internal/netnstest"
+	"github.com/sockwatch/sockwatch/internal/testenv"
 )
 
 func init() { netnstest.Main() }
@@ -213,11 +214,12 @@ func TestBinaryOnceInContainer(t *testing.T) {
 		require.EqualValues(t, want, v, name)
 	}
 	for _, absent := range []string{"tcp_mem_min_pages", "tcp_mem_pressure_pages", "tcp_mem_max_pages", "tcp_mem_used_percent",
-		"tcp_mem_pressure", "udp_mem_max_pages", "udp_mem_used_percent", "tcp_max_orphans", "tcp_orphan_used_percent",
+		"udp_mem_max_pages", "udp_mem_used_percent", "tcp_max_orphans", "tcp_orphan_used_percent",
 		"tcp_orphan_penalty_used_percent"} {
 		require.False(t, host.HasField(absent), "%s is not visible from a container's namespace:\n%s", absent, r.Stdout)
 	}
 	require.True(t, host.HasField("tcp_max_tw_buckets"), "the container's own")
+	require.True(t, host.HasField("tcp_mem_pressure"), "the kernel's flag in protocols is global, and printed in every namespace")
 
 	// The container sees its own namespace only.
 	inode := strconv.FormatUint(r.Inode, 10)
@@ -253,4 +255,49 @@ func BenchmarkGatherNamespaces(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(len(perNS)/2), "namespaces")
+}
+
+// The hostwide_* counters sum every namespace's and never decrease: a
+// container's aborts are the host's, and when the container goes away its
+// events stay counted.
+func TestGatherHostWideCounters(t *testing.T) {
+	src := scenario(t, "netns-containers")
+	root := testenv.CopyTree(t, src, testenv.Owner)
+	s := &Sockwatch{ProcRoot: root, Counters: true, Log: testutil.Logger{}}
+	require.NoError(t, s.Init())
+	hostwide := func() (map[string]any, int64) {
+		acc := gather(t, s)
+		var c map[string]any
+		var netns int64
+		for _, m := range acc.GetTelegrafMetrics() {
+			if m.Name() != "sockwatch" || m.HasTag("netns") {
+				continue
+			}
+			if m.Type() == telegraf.Counter {
+				c = m.Fields()
+			} else {
+				netns = m.Fields()["hostwide_netns"].(int64)
+			}
+		}
+		require.NotNil(t, c)
+		return c, netns
+	}
+
+	c, netns := hostwide()
+	require.Equal(t, int64(7), c["hostwide_tcp_abort_on_memory"], "php-fpm's 7, the host's own 0")
+	require.Equal(t, int64(0), c["tcp_abort_on_memory"], "the host's own namespace")
+	// 600's namespace is read for its counters, though its sockstat is
+	// garbage; 400's and 500's are summed though they cannot be named.
+	require.Equal(t, int64(6), netns)
+
+	testenv.SetCounter(t, filepath.Join(root, "812", "net", "netstat"), "TcpExt", "TCPAbortOnMemory", "9")
+	c, _ = hostwide()
+	require.Equal(t, int64(9), c["hostwide_tcp_abort_on_memory"])
+
+	for _, dir := range []string{"812", "813"} {
+		require.NoError(t, os.RemoveAll(filepath.Join(root, dir)))
+	}
+	c, netns = hostwide()
+	require.Equal(t, int64(9), c["hostwide_tcp_abort_on_memory"], "the container went away: its events stay counted")
+	require.Equal(t, int64(5), netns)
 }

@@ -39,6 +39,9 @@ type Sockwatch struct {
 	reader     *core.Reader
 	cgroupRoot string
 	creators   *core.CreatorTracer // nil unless creators is on and tracing works
+	// events sums the event counters over the network namespaces, from
+	// one gather to the next (hostwide_* fields).
+	events core.EventTracker
 
 	// What is logged once rather than at every gather.
 	warnedUnnamed, warnedUnreadable, warnedNoCgroupSock bool
@@ -91,6 +94,9 @@ func (s *Sockwatch) Init() error {
 	s.reader = core.NewReader(root)
 	// With counters off, netstat, snmp and snmp6 are not read at all.
 	s.reader.SkipCounters = !s.Counters
+	// Without the per-namespace series, the namespaces are read for the
+	// host-wide counters alone.
+	s.reader.NamespaceCountersOnly = !s.Namespaces
 	if s.Creators {
 		if s.CreatorsTop < 1 {
 			return fmt.Errorf("creators_top = %d: must be at least 1", s.CreatorsTop)
@@ -156,6 +162,19 @@ func (s *Sockwatch) gatherProc(acc telegraf.Accumulator, now time.Time) bool {
 	for _, err := range snap.Errors {
 		acc.AddError(err)
 	}
+	// Every network namespace is read for the host-wide counters and the
+	// per-namespace series, and before the host's gauges: on kernels
+	// before 4.16 numothersock takes the other namespaces' TCP sockets off.
+	var scan *core.NetNSScan
+	if s.Counters || s.Namespaces || snap.Kernel.Before(4, 16) {
+		if scan, err = s.reader.Namespaces(snap); err != nil {
+			acc.AddError(err)
+			scan = &core.NetNSScan{}
+		}
+		for _, err := range scan.Errors {
+			acc.AddError(err)
+		}
+	}
 	gauges := hostGauges(snap)
 	if s.Owners {
 		s.gatherOwners(acc, gauges, snap.NetDir, now)
@@ -163,10 +182,15 @@ func (s *Sockwatch) gatherProc(acc telegraf.Accumulator, now time.Time) bool {
 		putUnixSockets(acc, gauges, s.reader.UnixSockets)
 	}
 	if s.Namespaces {
-		s.gatherNamespaces(acc, gauges, snap, now)
+		s.gatherNamespaces(acc, gauges, scan, now)
 	}
 	s.gatherCreators(acc, gauges, now)
-	s.gatherHost(acc, gauges, &snap.Counters, now)
+	var events *core.EventUpdate
+	if s.Counters {
+		events = s.events.Update(s.reader, snap, scan, now)
+		s.warnUnreadable(scan)
+	}
+	s.gatherHost(acc, gauges, &snap.Counters, events, now)
 	gatherBeancounters(acc, snap, now)
 	return true
 }
