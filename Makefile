@@ -9,7 +9,7 @@ VERSION ?= 0.1.0
 FUZZ    := .:FuzzSockstat .:FuzzLimits .:FuzzNetstat .:FuzzSnmp6 .:FuzzBeancounters .:FuzzProtocols .:FuzzUnixPaths .:FuzzNetNSLink .:FuzzMemoryStat .:FuzzDNSInodes .:FuzzPasswd .:FuzzSocketInode .:FuzzDiagReply ./nagios:FuzzRange ./nagios:FuzzThreshold ./nagios:FuzzParseArgs ./nagios:FuzzPerfdata ./nagios:FuzzStateFile
 FUZZTIME ?= 5s
 
-.PHONY: all build test fuzz bench lint run deps clean drill e2e
+.PHONY: all build test fuzz bench lint run deps clean drill e2e cores
 
 all: build
 
@@ -53,6 +53,11 @@ drill: deps
 # Telegraf -> InfluxDB end to end on real servers (issue 8).
 e2e: deps
 	$(GO) test -count=1 -tags e2e -v ./e2e/
+
+# Icinga 2, Nagios 4 and NRPE from Debian's packages schedule the check and
+# page (issue 13): root, private namespaces, under two minutes.
+cores: deps
+	$(GO) test -count=1 -tags cores -v ./cores/
 
 clean:
 	rm -rf $(BIN)

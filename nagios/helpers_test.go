@@ -93,27 +93,5 @@ func fixture(t *testing.T, name string) string {
 	return dir
 }
 
-// setCounter sets counter name of the two-line table prefix in a netstat or
-// snmp file to value.
-func setCounter(t *testing.T, path, prefix, name, value string) {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	require.NoError(t, err)
-	lines := strings.Split(string(data), "\n")
-	for i := 0; i+1 < len(lines); i++ {
-		if !strings.HasPrefix(lines[i], prefix+":") {
-			continue
-		}
-		names := strings.Fields(lines[i])
-		values := strings.Fields(lines[i+1])
-		for j, n := range names {
-			if n == name {
-				values[j] = value
-				lines[i+1] = strings.Join(values, " ")
-				require.NoError(t, os.WriteFile(path, []byte(strings.Join(lines, "\n")), 0o644))
-				return
-			}
-		}
-	}
-	t.Fatalf("%s %s not found in %s", prefix, name, path)
-}
+// setCounter sets a counter of a netstat or snmp file.
+var setCounter = testenv.SetCounter

@@ -2,7 +2,7 @@
 # Installs the Debian packages the tests use as referees and real peers, when
 # any is missing. Run by `make test` and `.ci/run`; a no-op once installed.
 set -eu
-PKGS="iproute2 lsof util-linux time icinga2 nagios4 libmonitoring-plugin-perl influxdb"
+PKGS="iproute2 lsof util-linux time icinga2 nagios4 libmonitoring-plugin-perl influxdb nagios-nrpe-server nagios-nrpe-plugin monitoring-plugins-basic libcap2-bin"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -14,7 +14,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
-# The packages' own services (influxd, icinga2, nagios4) are not wanted:
+# The packages' own services (influxd, icinga2, nagios4, nrpe) are not wanted:
 # the tests start what they need on ports of their own. A policy-rc.d that
 # refuses every start keeps them down, unless the machine has its own policy.
 policy=""
