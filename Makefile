@@ -57,7 +57,7 @@ e2e: deps
 # Icinga 2, Nagios 4 and NRPE from Debian's packages schedule the check and
 # page (issue 13): root, private namespaces, under two minutes.
 cores: deps
-	$(GO) test -count=1 -tags cores -v ./cores/
+	$(GO) test -count=1 -tags cores -parallel 64 -v ./cores/
 
 clean:
 	rm -rf $(BIN)

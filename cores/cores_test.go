@@ -58,6 +58,9 @@ func TestCores(t *testing.T) {
 	for i, sc := range scenarios {
 		for _, core := range cores {
 			s := &service{core: core, name: core + "-" + sc.name, tree: sc.tree(t), flags: sc.flags, h: &history{}}
+			if core == coreNRPE && sc.nrpeShipped {
+				s.flags = nil
+			}
 			run = append(run, s)
 			if core == coreNRPE {
 				// One daemon each, on an address of its own: its /proc is

@@ -29,6 +29,9 @@ type scenario struct {
 	// nrpeCaps are file capabilities the check is given under NRPE, as the
 	// README tells NRPE users to give them.
 	nrpeCaps string
+	// nrpeShipped runs the shipped NRPE command check_sockwatch, as it is,
+	// instead of one with flags.
+	nrpeShipped bool
 }
 
 // hold is the --hold of scenario 1: longer than three attempts take in
@@ -45,7 +48,7 @@ const (
 var scenarios = []scenario{
 	{name: "abort-on-memory", flags: []string{"--hold", hold.String()}, tree: quietHost, run: abortOnMemory},
 	{name: "failcnt", tree: openVZContainer, run: failcntGrew, nrpeCaps: "cap_dac_read_search+ep"},
-	{name: "hang", flags: []string{"-t", "3"}, tree: quietHost, run: hang},
+	{name: "hang", flags: []string{"-t", "3"}, tree: quietHost, run: hang, nrpeShipped: true},
 	{name: "orphans-default", tree: quietHost, run: orphansDefault},
 	{name: "orphans-15", flags: []string{"-w", "orphans=15%"}, tree: quietHost, run: orphansWarning},
 	{name: "top", flags: []string{"--top", "10"}, tree: topTree, run: topIntact},
@@ -95,7 +98,7 @@ func failcntGrew(t *testing.T, s *service) {
 // own timeout, the core reaches HARD UNKNOWN and pages, and no check
 // process is left hanging.
 func hang(t *testing.T, s *service) {
-	const timeout = 3 * time.Second
+	timeout := checkTimeout(t, s)
 	base := s.h.waitFor(t, 0, firstWait, "the first check", isState("OK"))
 	stop := watchChecks(t, s, timeout+2*time.Second)
 	sockstat := filepath.Join(s.tree, "1", "net", "sockstat")
@@ -103,16 +106,40 @@ func hang(t *testing.T, s *service) {
 	require.NoError(t, os.Rename(sockstat+".fifo", sockstat))
 	hard := requireHardProblem(t, s, base, "UNKNOWN")
 	stop()
+	timedOut := fmt.Sprintf("SOCKWATCH UNKNOWN - timed out after %v reading ", timeout)
 	for _, r := range s.h.Results()[base+1 : hard+1] {
 		if r.State == "OK" {
 			continue // ran before the FIFO
 		}
-		require.Contains(t, r.Output, "SOCKWATCH UNKNOWN - timed out after 3s reading ")
+		require.Contains(t, r.Output, timedOut)
 		if r.Duration > 0 {
 			require.Less(t, r.Duration, timeout+2*time.Second, "the check ran past -t")
 		}
 	}
-	requirePages(t, s, "PROBLEM UNKNOWN HARD SOCKWATCH UNKNOWN - timed out after 3s reading ")
+	requirePages(t, s, "PROBLEM UNKNOWN HARD "+timedOut)
+}
+
+// checkTimeout is the -t the service's check runs with: from its flags,
+// or for the shipped NRPE command, from nrpe/sockwatch.cfg.
+func checkTimeout(t *testing.T, s *service) time.Duration {
+	t.Helper()
+	flags := s.flags
+	if s.core == coreNRPE && len(flags) == 0 {
+		data, err := os.ReadFile(shippedConfig(t, "nrpe", "sockwatch.cfg"))
+		require.NoError(t, err)
+		m := regexp.MustCompile(`(?m)^command\[check_sockwatch\]=(.*)$`).FindSubmatch(data)
+		require.NotNil(t, m, "the shipped NRPE command check_sockwatch")
+		flags = strings.Fields(string(m[1]))
+	}
+	for i := 0; i+1 < len(flags); i++ {
+		if flags[i] == "-t" {
+			n, err := strconv.Atoi(flags[i+1])
+			require.NoError(t, err)
+			return time.Duration(n) * time.Second
+		}
+	}
+	require.FailNow(t, "no -t", "%q", flags)
+	return 0
 }
 
 // Scenario 5, the default thresholds: 20000 orphans of tcp_max_orphans
