@@ -11,13 +11,18 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/sockwatch/sockwatch/internal/drilltest"
 	"github.com/sockwatch/sockwatch/internal/netnstest"
 	"github.com/sockwatch/sockwatch/internal/testenv"
 )
 
 // The network namespace that Nagios 4 and the NRPE daemons share is held
 // by the test binary itself, started again as a netnstest helper.
-func init() { netnstest.Main() }
+// So are the live drills' namespace holders.
+func init() {
+	netnstest.Main()
+	drilltest.Main()
+}
 
 // The cores, as the tests name them.
 const (
@@ -57,6 +62,9 @@ func TestCores(t *testing.T) {
 	netns := netnstest.Start(t, netnstest.Population{})
 	for i, sc := range scenarios {
 		for _, core := range cores {
+			if sc.only != "" && core != sc.only {
+				continue
+			}
 			s := &service{core: core, name: core + "-" + sc.name, tree: sc.tree(t), flags: sc.flags, h: &history{}}
 			if core == coreNRPE && sc.nrpeShipped {
 				s.flags = nil
@@ -75,12 +83,14 @@ func TestCores(t *testing.T) {
 				continue
 			}
 			state := filepath.Join(t.TempDir(), "state.json")
-			s.flags = append([]string{"--proc-root", s.tree, "--state-file", state}, sc.flags...)
-			tree := s.tree
+			s.flags = append([]string{"--state-file", state}, sc.flags...)
+			if s.tree != "" {
+				s.flags = append([]string{"--proc-root", s.tree}, s.flags...)
+			}
 			s.checks = func() []string {
 				var out []string
 				for _, p := range processesRunning(check) {
-					if strings.Contains(p, tree) {
+					if strings.Contains(p, state) {
 						out = append(out, p)
 					}
 				}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/sockwatch/sockwatch/internal/drilltest"
 	"github.com/sockwatch/sockwatch/internal/testenv"
 )
 
@@ -32,6 +33,8 @@ type scenario struct {
 	// nrpeShipped runs the shipped NRPE command check_sockwatch, as it is,
 	// instead of one with flags.
 	nrpeShipped bool
+	// only names the one core that runs the scenario; all when empty.
+	only string
 }
 
 // hold is the --hold of scenario 1: longer than three attempts take in
@@ -52,6 +55,7 @@ var scenarios = []scenario{
 	{name: "orphans-default", tree: quietHost, run: orphansDefault},
 	{name: "orphans-15", flags: []string{"-w", "orphans=15%"}, tree: quietHost, run: orphansWarning},
 	{name: "top", flags: []string{"--top", "10"}, tree: topTree, run: topIntact},
+	{name: "orphan-drill", tree: hostProc, run: orphanDrill, only: coreIcinga2},
 }
 
 // Scenario 1: TCPAbortOnMemory grows once and then stays. The core retries
@@ -204,6 +208,26 @@ func topIntact(t *testing.T, s *service) {
 	require.Contains(t, gotLong, `unix path "/srv/it's \"quoted\" a=1;b=2 ¦ x": 1 socket`)
 }
 
+// Scenario 4, live: the orphan drill. With tcp_max_orphans lowered to 2000
+// for a few seconds, a drill namespace floods past it and the kernel kills
+// orphans (TCPAbortOnMemory, counted in the drill's namespace). The host's
+// check, its proc root left at the default, reaches HARD CRITICAL and
+// pages.
+func orphanDrill(t *testing.T, s *service) {
+	const limit = 2000
+	base := s.h.waitFor(t, 0, firstWait, "the first check of this host, OK", isState("OK"))
+	n := drilltest.Start(t, "drill-orphans", "drill-orphans")
+	port := n.DoInt("tcp-listen hold 2048")
+	restore := drilltest.LowerGlobal(t, 30*time.Second, []string{"net/ipv4/tcp_max_orphans"}, []string{fmt.Sprint(limit)})
+	n.Do("orphans %d %d 4096", port, limit+200)
+	hard := requireHardProblem(t, s, base, "CRITICAL")
+	restore()
+	require.Positive(t, n.Netstat()["TcpExt.TCPAbortOnMemory"], "the kernel killed no orphan past the limit")
+	require.Contains(t, s.h.Results()[hard].Output, "\norphans: CRITICAL ")
+	require.Contains(t, s.h.Results()[hard].Output, " of tcp_max_orphans 2000 ")
+	requirePages(t, s, "PROBLEM CRITICAL HARD SOCKWATCH CRITICAL - ")
+}
+
 // requireHardProblem waits for the service to reach HARD state after
 // result from (-1: from the start), and asserts the way there: any OK
 // results of checks that ran before the change, then state SOFT on
@@ -294,6 +318,9 @@ func watchChecks(t *testing.T, s *service, limit time.Duration) (stop func()) {
 }
 
 // The proc trees, one copy per service.
+
+// hostProc is no tree: the check's default proc root, this host's /proc.
+func hostProc(*testing.T) string { return "" }
 
 func quietHost(t *testing.T) string {
 	root := testenv.CopyTree(t, filepath.Join(testenv.ModuleRoot(t), "testdata", "quiet-host"), testenv.Everyone)
