@@ -24,13 +24,30 @@ type Beancounter struct {
 // 64-bit kernel, or of a 32-bit one as older OpenVZ kernels print it.
 func Unlimited(v int64) bool { return v == math.MaxInt64 || v == math.MaxInt32 }
 
-// BarrierUsedPercent is Held in percent of Barrier; unknown when the barrier
-// is unlimited or zero.
-func (b Beancounter) BarrierUsedPercent() (float64, bool) {
-	if Unlimited(b.Barrier) {
+// HardLimit is where the kernel refuses the resource: numothersock, like
+// every resource charged with UB_HARD, fails at the barrier and at the
+// limit, so at the lower of the two. ok is false only when both are
+// unlimited.
+func (b Beancounter) HardLimit() (limit int64, ok bool) {
+	switch {
+	case Unlimited(b.Barrier) && Unlimited(b.Limit):
+		return 0, false
+	case Unlimited(b.Barrier):
+		return b.Limit, true
+	case Unlimited(b.Limit):
+		return b.Barrier, true
+	}
+	return min(b.Barrier, b.Limit), true
+}
+
+// UsedPercent is Held in percent of HardLimit; unknown when both barrier
+// and limit are unlimited, or the lower one is zero.
+func (b Beancounter) UsedPercent() (float64, bool) {
+	l, ok := b.HardLimit()
+	if !ok {
 		return 0, false
 	}
-	return percent(known(b.Held), known(b.Barrier))
+	return percent(known(b.Held), known(l))
 }
 
 // parseBeancounters reads the whole file. The layout is

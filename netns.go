@@ -34,6 +34,13 @@ type NetNS struct {
 	// any byte but NUL.
 	PID  int
 	Comm string
+	// PIDs are the processes seen in the namespace, in ascending order.
+	PIDs []int
+	// Key names the namespace where Inode cannot: "ns" and the inode, or
+	// "sockstat" and the inode proc gives the namespace's sockstat, which
+	// any user may look at and which stays the same while the namespace
+	// lives. What Inode is, when it is known, decides.
+	Key string
 	// NetDir is the net directory read: PROC/PID/net.
 	NetDir string
 
@@ -149,11 +156,40 @@ func (r *Reader) Namespaces(host *Snapshot) (*NetNSScan, error) {
 				break
 			}
 			ns.Inode = r.nsInode(pids[i:], &scan.Errors)
+			ns.PIDs = pids[i:]
+			if ns.Inode != 0 {
+				ns.Key = "ns" + strconv.FormatUint(ns.Inode, 10)
+			} else {
+				ns.Key = "sockstat" + strconv.FormatUint(key, 10)
+			}
 			scan.Namespaces = append(scan.Namespaces, ns)
 			break
 		}
 	}
+	if host != nil {
+		host.otherTCP = otherTCP(scan)
+	}
 	return scan, nil
+}
+
+// otherTCP is the TCP sockets (TCP, TCP6, MPTCP) of the namespaces of scan
+// but the host's: unknown when a process or a namespace could not be read.
+func otherTCP(scan *NetNSScan) Num {
+	if scan.Unreadable > 0 || len(scan.Errors) > 0 {
+		return Num{}
+	}
+	var n int64
+	for i := range scan.Namespaces {
+		st := &scan.Namespaces[i].Sockstat
+		if scan.Namespaces[i].Host {
+			continue
+		}
+		if !st.TCPInUse.Known {
+			return Num{}
+		}
+		n += st.TCPInUse.Value + st.TCP6InUse.Value + st.MPTCPInUse.Value + st.MPTCP6InUse.Value
+	}
+	return known(n)
 }
 
 // readNetNS reads the namespace of process pid. It returns an error for
@@ -164,7 +200,7 @@ func (r *Reader) readNetNS(pid int) (NetNS, error) {
 	if err != nil {
 		return ns, err
 	}
-	ns.Sockstat, ns.Errors, err = readSockstat(&r.fr, ns.NetDir)
+	ns.Sockstat, ns.Errors, err = r.readSockstat(&r.fr, ns.NetDir)
 	if err != nil {
 		return ns, err
 	}
@@ -213,6 +249,7 @@ func perNamespace(st Sockstat) Sockstat {
 	st.TCPAlloc = Num{}
 	st.TCPMemPages = Num{}
 	st.UDPMemPages = Num{}
+	st.TCPPressure = Num{}
 	return st
 }
 

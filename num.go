@@ -1,5 +1,7 @@
 package sockwatch
 
+import "math"
+
 // Num is one figure read from the kernel. Known is false when its source
 // could not be read: a sysctl hidden in a container's namespace, a line an
 // older or newer kernel does not print. Unknown is never reported as zero.
@@ -10,10 +12,15 @@ type Num struct {
 
 func known(v int64) Num { return Num{Value: v, Known: true} }
 
-// percent is a share of limit in percent; unknown when either side is, or
-// when the limit is not positive (a zero limit has no meaningful share).
+// NoLimit reports whether a sysctl limit is the kernel's "unlimited",
+// LONG_MAX (systemd sets fs.file-max to it).
+func NoLimit(limit Num) bool { return limit.Known && limit.Value == math.MaxInt64 }
+
+// percent is a share of limit in percent; unknown when either side is, when
+// the limit is not positive (a zero limit has no meaningful share), or when
+// it is LONG_MAX, unlimited.
 func percent(used, limit Num) (float64, bool) {
-	if !used.Known || !limit.Known || limit.Value <= 0 {
+	if !used.Known || !limit.Known || limit.Value <= 0 || NoLimit(limit) {
 		return 0, false
 	}
 	return float64(used.Value) * 100 / float64(limit.Value), true

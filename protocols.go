@@ -2,14 +2,14 @@ package sockwatch
 
 import "bytes"
 
-// parseProtocols reads the per-namespace socket counts of net/protocols that
-// sockstat does not print: MPTCP's. An MPTCP socket is counted in "sockets:
-// used" next to its TCP subflow, but not in "TCP: inuse", and Go programs
-// listen with MPTCP by default since Go 1.24: without this, each such
-// listener would count as one "other" socket.
+// parseProtocols reads what net/protocols has that sockstat does not print:
+// the per-namespace counts of MPTCP sockets, and TCP's memory pressure flag.
+// An MPTCP socket is counted in "sockets: used" next to its TCP subflow, but
+// not in "TCP: inuse", and Go programs listen with MPTCP by default since Go
+// 1.24: without this, each such listener would count as one "other" socket.
 func parseProtocols(path string, data []byte, s *Sockstat) error {
 	var buf [32][]byte
-	col := -1
+	col, press := -1, -1
 	return lines(data, func(n int, line []byte) error {
 		f := fields(line, buf[:0])
 		if len(f) == 0 {
@@ -17,12 +17,29 @@ func parseProtocols(path string, data []byte, s *Sockstat) error {
 		}
 		if col < 0 {
 			for i, name := range f {
-				if bytes.Equal(name, []byte("sockets")) {
+				switch string(name) {
+				case "sockets":
 					col = i
+				case "press":
+					press = i
 				}
 			}
 			if col < 0 || !bytes.Equal(f[0], []byte("protocol")) {
 				return lineErr(path, n, "no \"protocol ... sockets\" header")
+			}
+			return nil
+		}
+		if string(f[0]) == "TCP" && press >= 0 {
+			if len(f) <= press {
+				return lineErr(path, n, "TCP: no press column")
+			}
+			switch string(f[press]) {
+			case "yes":
+				s.TCPPressure = known(1)
+			case "no":
+				s.TCPPressure = known(0)
+			default:
+				return lineErr(path, n, "TCP press: %q is neither yes nor no", f[press])
 			}
 			return nil
 		}

@@ -1,6 +1,7 @@
 package sockwatch
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -25,6 +26,10 @@ type Reader struct {
 	hostInit bool
 	netDir   string // the net directory the last good Read used
 	foreign  bool   // whether netDir is another namespace than the reader's
+	// kernel is the release of the kernel read, from sys/kernel/osrelease;
+	// read once.
+	kernel     Kernel
+	kernelRead bool
 }
 
 // NewReader returns a Reader for the proc root ProcRoot(root) picks.
@@ -37,6 +42,9 @@ type Snapshot struct {
 	Root     string // proc root read
 	NetDir   string // the net directory read: Root/1/net, or Root/net
 	PageSize int64
+	// Kernel is the release of the kernel, from Root/sys/kernel/osrelease;
+	// zero when it cannot be read.
+	Kernel Kernel
 
 	Sockstat Sockstat
 	Limits   Limits
@@ -48,6 +56,12 @@ type Snapshot struct {
 	// BeancountersErr is why an existing beancounter file could not be read
 	// (it is root-only on OpenVZ), also listed in Errors; nil otherwise.
 	BeancountersErr error
+
+	// otherTCP is the TCP, TCP6 and MPTCP sockets of the network namespaces
+	// other than this one, set by Namespaces: the pre-4.16 numothersock
+	// takes them off the host-wide "sockets: used". Unknown until then, or
+	// when one of them could not be read.
+	otherTCP Num
 
 	// Errors lists the sources, other than sockstat, that exist but could
 	// not be read or parsed; their figures are unknown. A source that does not
@@ -71,9 +85,13 @@ func (r *Reader) Read() (*Snapshot, error) {
 		r.netDir = netDir(r.Root)
 		r.foreign = otherNetNS(r.netDir)
 	}
-	s := &Snapshot{Root: r.Root, NetDir: r.netDir, PageSize: r.PageSize}
+	if !r.kernelRead {
+		r.kernelRead = true
+		r.kernel = readKernel(&r.fr, r.Root)
+	}
+	s := &Snapshot{Root: r.Root, NetDir: r.netDir, PageSize: r.PageSize, Kernel: r.kernel}
 	var err error
-	s.Sockstat, s.Errors, err = readSockstat(&r.host, s.NetDir)
+	s.Sockstat, s.Errors, err = r.readSockstat(&r.host, s.NetDir)
 	if err != nil {
 		r.netDir = "" // look for PID 1's namespace again next time
 		return nil, err
@@ -102,8 +120,9 @@ func (r *Reader) Read() (*Snapshot, error) {
 // readSockstat reads the socket counts of the network namespace whose net
 // directory is dir: sockstat, sockstat6 and protocols. It fails only when
 // sockstat cannot be read or parsed; the failures of the other two, which
-// leave their figures unknown, are returned alongside.
-func readSockstat(fr *fileReader, dir string) (Sockstat, []error, error) {
+// leave their figures unknown, are returned alongside, as is a negative
+// "sockets: used".
+func (r *Reader) readSockstat(fr *fileReader, dir string) (Sockstat, []error, error) {
 	var st Sockstat
 	var errs []error
 	path := filepath.Join(dir, "sockstat")
@@ -124,6 +143,12 @@ func readSockstat(fr *fileReader, dir string) (Sockstat, []error, error) {
 		if err := readInto(fr, filepath.Join(dir, src.name), &st, src.parse); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	st.partial = len(errs) > 0
+	st.usedFiles = r.kernel.Before(4, 16)
+	if st.usedNegative < 0 {
+		errs = append(errs, &FileError{Path: path, Err: fmt.Errorf("sockets: used is %d: the kernel's sum of per-CPU counters"+
+			" fell below zero; sockets_used and numothersock are unknown", st.usedNegative)})
 	}
 	return st, errs, nil
 }

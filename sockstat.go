@@ -42,6 +42,25 @@ type Sockstat struct {
 	// has a TCP subflow. Unknown on kernels without MPTCP.
 	MPTCPInUse  Num
 	MPTCP6InUse Num
+
+	// TCPPressure is the kernel's own TCP memory pressure flag, global: the
+	// "press" column of TCP in net/protocols, 1 for yes, 0 for no. The
+	// kernel enters pressure when TCP memory exceeds tcp_mem[1] and leaves
+	// it only when memory falls to tcp_mem[0]. Unknown where protocols has
+	// no such column.
+	TCPPressure Num
+
+	// usedNegative is a negative "sockets: used" as the kernel printed it:
+	// sock_inuse_get() sums per-CPU counters without clamping, and a sum
+	// read while sockets move between CPUs can fall below zero. SocketsUsed
+	// is then unknown.
+	usedNegative int64
+	// partial says sockstat6 or protocols exist but could not be read or
+	// parsed: a figure that subtracts their counts is unknown.
+	partial bool
+	// usedFiles says the kernel is older than 4.16, whose "sockets: used"
+	// counts socket files host-wide, orphans (which have no file) left out.
+	usedFiles bool
 }
 
 // parseSockstat reads the "LABEL: key value key value" lines of sockstat and
@@ -65,6 +84,10 @@ func parseSockstat(path string, data []byte, s *Sockstat) error {
 		}
 		for i := 0; i < len(f); i += 2 {
 			v, err := atoi(f[i+1])
+			if err == nil && v < 0 && string(label) == "sockets" && string(f[i]) == "used" {
+				s.usedNegative, s.SocketsUsed = v, Num{}
+				continue
+			}
 			if err != nil || v < 0 {
 				return lineErr(path, n, "%s %s: %q is not a count", label, f[i], f[i+1])
 			}

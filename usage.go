@@ -35,10 +35,16 @@ func (s *Snapshot) UDPMemUsedPercent() (float64, bool) {
 	return percent(s.Sockstat.UDPMemPages, s.Limits.UDPMemMaxPages)
 }
 
-// TCPMemUnderPressure reports whether TCP memory is above tcp_mem's pressure
-// line, where the kernel starts shrinking buffers (it enters pressure when
-// the pages allocated exceed tcp_mem[1]). ok is false when either is unknown.
+// TCPMemUnderPressure reports whether TCP is in memory pressure, shrinking
+// buffers: the kernel's own flag from net/protocols where it has one. The
+// kernel enters pressure when the pages allocated exceed tcp_mem[1], and
+// leaves it only when they fall to tcp_mem[0]; only where the flag is
+// missing is pressure taken to be memory above tcp_mem[1], which misses a
+// host in pressure below that line. ok is false when neither is known.
 func (s *Snapshot) TCPMemUnderPressure() (pressure, ok bool) {
+	if f := s.Sockstat.TCPPressure; f.Known {
+		return f.Value == 1, true
+	}
 	m, p := s.Sockstat.TCPMemPages, s.Limits.TCPMemPressurePages
 	if !m.Known || !p.Known {
 		return false, false

@@ -47,6 +47,13 @@ func Check(cfg *Config) *Result {
 		return &Result{State: Unknown, Summary: "cannot read socket statistics: " + err.Error()}
 	}
 	c := &checker{cfg: cfg, reader: reader, snap: snap, now: time.Now(), unlock: func() {}}
+	// Every network namespace is read, for the host-wide counters (and the
+	// pre-4.16 numothersock) before anything is judged.
+	c.scan, err = reader.Namespaces(snap)
+	if err != nil {
+		c.notes = append(c.notes, fmt.Sprintf("namespaces: cannot list processes (%v): the counters are the host namespace's alone", err))
+		c.scan = &sockwatch.NetNSScan{}
+	}
 	c.advice = counterAdvice(snap)
 	c.loadState()
 	c.observeCounters()
@@ -63,6 +70,8 @@ type checker struct {
 	cfg    *Config
 	reader *sockwatch.Reader
 	snap   *sockwatch.Snapshot
+	scan   *sockwatch.NetNSScan
+	events *sockwatch.EventUpdate // the host-wide counters, summed over scan
 	now    time.Time
 	items  []*item
 	notes  []string // long output lines that are not metrics
@@ -74,6 +83,7 @@ type checker struct {
 	next      *stateData // this run's counters and growth, the next state
 	lastRun   time.Time  // this service's last run; zero when not known
 	unlock    func()     // releases the state directory's lock
+	tracker   sockwatch.EventTracker
 }
 
 // gauges builds and evaluates the metrics that have a value and a limit.
@@ -93,40 +103,65 @@ func (c *checker) gauges() {
 	add(&item{metric: mSocketsUsed, label: mSocketsUsed, what: mSocketsUsed, value: s.Sockstat.SocketsUsed,
 		advice: "no tunable of its own: sockets are bounded by fs.file-max and each process's RLIMIT_NOFILE; find the owner"})
 	c.numOtherSock(add)
-	add(&item{metric: mOrphans, label: mOrphans, what: mOrphans, value: s.Sockstat.TCPOrphan,
-		limit: l.TCPMaxOrphans, limitName: "tcp_max_orphans", max: l.TCPMaxOrphans, penalty: true,
-		advice: orphansAdvice(s.Sockstat.TCPOrphan)})
+	orphans := &item{metric: mOrphans, label: mOrphans, what: mOrphans, value: s.Sockstat.TCPOrphan,
+		limitName: "tcp_max_orphans", penalty: true, advice: orphansAdvice(s.Sockstat.TCPOrphan, l.TCPMaxOrphans)}
+	orphans.setLimit(l.TCPMaxOrphans)
+	add(orphans)
+	c.memory(add)
+	tw := &item{metric: mTW, label: mTW, what: mTW, value: s.Sockstat.TCPTimeWait, limitName: "tcp_max_tw_buckets",
+		advice: doubleAdvice("net.ipv4.tcp_max_tw_buckets", s.Sockstat.TCPTimeWait, l.TCPMaxTWBuckets, "TIME_WAIT sockets",
+			"or find who opens so many short connections")}
+	tw.setLimit(l.TCPMaxTWBuckets)
+	add(tw)
+	files := &item{metric: mFiles, label: mFiles, what: mFiles, value: l.FilesAllocated, limitName: "file-max",
+		advice: doubleAdvice("fs.file-max", l.FilesAllocated, l.FilesMax, "handles in use",
+			"or find the process leaking descriptors (file-max does not stop processes with CAP_SYS_ADMIN)")}
+	files.setLimit(l.FilesMax)
+	add(files)
+}
+
+// memory adds tcp_mem and udp_mem, in bytes. tcp_mem warns while the kernel
+// says TCP is in memory pressure (net/protocols), or, where it does not
+// say, above the pressure line; udp_mem, which has no pressure mode, warns
+// above udp_mem's min line, where the kernel starts refusing UDP sockets
+// receive memory.
+func (c *checker) memory(add func(*item)) {
+	s, l := c.snap, &c.snap.Limits
 	for _, m := range []struct {
 		metric                         string
 		used                           sockwatch.Num
 		minPages, pressPages, maxPages sockwatch.Num
+		warnPages                      sockwatch.Num
+		warnName                       string
 	}{
-		{mTCPMem, s.TCPMemBytes(), l.TCPMemMinPages, l.TCPMemPressurePages, l.TCPMemMaxPages},
-		{mUDPMem, s.UDPMemBytes(), l.UDPMemMinPages, l.UDPMemPressurePages, l.UDPMemMaxPages},
+		{mTCPMem, s.TCPMemBytes(), l.TCPMemMinPages, l.TCPMemPressurePages, l.TCPMemMaxPages, l.TCPMemPressurePages, "pressure line"},
+		{mUDPMem, s.UDPMemBytes(), l.UDPMemMinPages, l.UDPMemPressurePages, l.UDPMemMaxPages, l.UDPMemMinPages, "min line"},
 	} {
 		maxBytes := s.PagesToBytes(m.maxPages)
 		it := &item{metric: m.metric, label: m.metric, what: m.metric, uom: UOMBytes, value: m.used,
-			limit: maxBytes, limitName: m.metric + " max", max: maxBytes,
-			advice: memAdvice(s, m.metric, m.used, m.minPages, m.pressPages, m.maxPages)}
-		if press := s.PagesToBytes(m.pressPages); press.Known && maxBytes.Known {
-			it.defWarn = &Threshold{Range: Range{End: float64(press.Value)}, text: "pressure line " + formatBytes(press.Value)}
+			limitName: m.metric + " max",
+			advice:    memAdvice(s, m.metric, m.used, m.minPages, m.pressPages, m.maxPages, m.warnPages)}
+		it.setLimit(maxBytes)
+		if w := s.PagesToBytes(m.warnPages); w.Known && it.limit.Known {
+			it.defWarn = &Threshold{Range: Range{End: float64(w.Value)}, text: m.warnName + " " + formatBytes(w.Value)}
 			it.defCrit = parsedDefaults[m.metric].crit
+		}
+		if m.metric == mTCPMem {
+			it.pressure = s.Sockstat.TCPPressure
+			if min := s.PagesToBytes(m.minPages); min.Known {
+				it.pressureExit = formatBytes(min.Value)
+			}
 		}
 		add(it)
 	}
-	add(&item{metric: mTW, label: mTW, what: mTW, value: s.Sockstat.TCPTimeWait,
-		limit: l.TCPMaxTWBuckets, limitName: "tcp_max_tw_buckets", max: l.TCPMaxTWBuckets,
-		advice: doubleAdvice("net.ipv4.tcp_max_tw_buckets", s.Sockstat.TCPTimeWait, l.TCPMaxTWBuckets, "TIME_WAIT sockets",
-			"or find who opens so many short connections")})
-	add(&item{metric: mFiles, label: mFiles, what: mFiles, value: l.FilesAllocated,
-		limit: l.FilesMax, limitName: "file-max", max: l.FilesMax,
-		advice: doubleAdvice("fs.file-max", l.FilesAllocated, l.FilesMax, "handles in use", "or find the process leaking descriptors")})
 }
 
 // numOtherSock adds numothersock: the host's or this container's, and with
 // a host's beancounters, that of every container, so that the one about to
 // refuse sockets is named. Only the own one, and the others that are not OK,
-// carry performance data.
+// carry performance data. A host's file without a row 0 has no own row: the
+// host's figure is computed as without beancounters, and every container
+// is judged all the same.
 func (c *checker) numOtherSock(add func(*item)) {
 	if !c.cfg.selected(mNumOtherSock) {
 		return
@@ -136,38 +171,41 @@ func (c *checker) numOtherSock(add func(*item)) {
 		add(&item{metric: mNumOtherSock, label: mNumOtherSock, what: mNumOtherSock, value: own.Held,
 			limitName: "a beancounter barrier",
 			advice:    "no kernel limit without beancounters: find the processes holding UNIX and UDP sockets"})
-		return
 	}
 	for _, b := range c.snap.Beancounters {
 		if b.Resource != mNumOtherSock {
 			continue
 		}
+		mine := own.FromBeancounters && b.ID == own.ID
 		it := beancounterItem(b)
-		if b.ID == own.ID {
+		if mine {
 			it.label = mNumOtherSock
 		}
 		add(it)
-		if b.ID != own.ID {
+		if !mine {
 			it.perfdata = it.state != OK
 		}
 		c.failcnt(b, it)
 	}
 }
 
+// beancounterItem is the numothersock of one container, judged against
+// where the kernel refuses it: the lower of barrier and limit.
 func beancounterItem(b sockwatch.Beancounter) *item {
 	it := &item{metric: mNumOtherSock, label: mNumOtherSock + "_" + b.ID, value: num(b.Held),
 		what: "container " + b.ID + " numothersock", limitName: "barrier"}
 	if b.ID == "0" {
 		it.what = "host (container 0) numothersock"
 	}
-	if sockwatch.Unlimited(b.Barrier) {
-		it.unlimited = true
+	if hard, ok := b.HardLimit(); ok {
+		it.limit = num(hard)
+		if sockwatch.Unlimited(b.Barrier) || b.Limit < b.Barrier {
+			it.limitName = "limit"
+		}
 	} else {
-		it.limit = num(b.Barrier)
+		it.unlimited, it.limitName = true, "barrier and limit"
 	}
-	if !sockwatch.Unlimited(b.Limit) {
-		it.max = num(b.Limit)
-	}
+	it.max = it.limit
 	it.advice = beancounterAdvice(b)
 	return it
 }

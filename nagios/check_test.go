@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/sockwatch/sockwatch/nagios"
 )
 
 // pages formats n pages of this host in bytes, as the check converts them.
@@ -31,53 +29,63 @@ func TestScenarios(t *testing.T) {
 	}{
 		{scenario: "quiet-host", code: 0,
 			first: "SOCKWATCH OK - 7 metrics OK; nearest to its limit: files 487 of file-max 2466170 (0.0%)",
-			perf: []string{"sockets_used=14;;;0", "numothersock=13;;;0", "orphans=0;26214.4;32768;0;131072",
-				"tcp_mem=0B;" + pages(383867) + ";" + nagios.FormatNumber(float64(575796*os.Getpagesize())*90/100) + ";0;" + pages(575796),
-				"tw=0;104857.6;124518.4;0;131072", "files=487;1972936;2342861.5;0;2466170",
-				"tcp_abort_on_memory=0c", "tcp_memory_pressures=0c", "tcp_tw_overflow=0c"},
+			perf: []string{"sockets_used=14;;;0", "numothersock=13;;;0", "orphans=0;26214;32768;0;131072",
+				"tcp_mem=0B;" + pages(383867) + ";" + fmt.Sprint(575796*os.Getpagesize()*90/100) + ";0;" + pages(575796),
+				"tw=0;104857;124518;0;131072", "files=487;1972936;2342861;0;2466170",
+				"tcp_abort_on_memory=0c", "tcp_memory_pressures=0c", "tcp_tw_overflow=0c", "udp_mem_errors=0c"},
 			long: []string{"state: no baseline yet (first run)"}},
 		// The forum post's host: orphans at 24.2% of tcp_max_orphans are 96.7%
 		// of it under the 4x penalty, so the kernel is about to kill them.
 		{scenario: "out-of-socket-memory", code: 1,
-			first: "SOCKWATCH WARNING - orphans 126800 of tcp_max_orphans 524288 (24.2%, 96.7% under the 4x penalty), warning at 20% = 104857.6",
-			perf: []string{"orphans=126800;104857.6;131072;0;524288", "tw=153787;209715.2;249036.8;0;262144",
+			first: "SOCKWATCH WARNING - orphans 126800 of tcp_max_orphans 524288 (24.2%, 96.7% under the 4x penalty), warning at 20% = 104857",
+			perf: []string{"orphans=126800;104857;131072;0;524288", "tw=153787;209715;249036;0;262144",
 				"tcp_mem=" + pages(102910) + "B;" + pages(4641024), "sockets_used=48476;;;0",
-				"tcp_abort_on_memory=1842c", "tcp_memory_pressures=3c"},
-			long: []string{"orphans: WARNING 126800 of tcp_max_orphans 524288", "raise net.ipv4.tcp_max_orphans to at least 507200"}},
+				// A 3.10 kernel: socket files, orphans left out.
+				"numothersock=314;;;0",
+				"tcp_abort_on_memory=1842c", "tcp_memory_pressures=3c", "udp_mem_errors=1c"},
+			long: []string{"orphans: WARNING 126800 of tcp_max_orphans 524288",
+				"; raise net.ipv4.tcp_max_orphans (now 524288) to at least 1048576, above the limit in force and 4x the 126800 orphans now" +
+					" (the kernel may count each 4 times; base it on the peak if it was higher); 1048576 orphans can pin up to 64.0 GiB" +
+					" of unswappable memory, 64.0 KiB each"}},
 		{scenario: "tcp-mem-pressure", code: 2,
 			first: "SOCKWATCH CRITICAL - tw 176000 of tcp_max_tw_buckets 180000 (97.8%), critical at 95% = 171000; also tcp_mem CRITICAL",
 			perf: []string{"tw=176000;144000;171000;0;180000", "tcp_mem=" + pages(171000) + "B;" + pages(125854),
-				"files=6240;7378697629483821000;8762203435012037000;0;9223372036854775807", "tcp_tw_overflow=4410c"},
-			long: []string{"tcp_mem: CRITICAL", "net.ipv4.tcp_mem pressure line " + pages(125854) + " B (125854 pages), max line " + pages(188778) + " B (188778 pages)",
-				"raise net.ipv4.tcp_max_tw_buckets to at least 352000"}},
+				// file-max at LONG_MAX is unlimited: no threshold, no maximum.
+				"files=6240;;;0", "tcp_tw_overflow=4410c"},
+			long: []string{"tcp_mem: CRITICAL", "TCP in memory pressure",
+				"pressure line " + pages(125854) + " B (125854 pages), max line " + pages(188778) + " B (188778 pages)",
+				// 1.25 x 171000/125854 = 1.698: every line scaled by it, never lower.
+				`suggested net.ipv4.tcp_mem="160310 213750 320620" (pages)`,
+				"raise net.ipv4.tcp_max_tw_buckets to at least 360000", "\nfiles: OK 6240, file-max unlimited\n"}},
 		{scenario: "no-ipv6", code: 0, first: "SOCKWATCH OK - 7 metrics OK; nearest to its limit: files 52832 of file-max 3247203 (1.6%)",
-			perf: []string{"numothersock=271;;;0", "orphans=2;3276.8;4096;0;16384"}},
+			perf: []string{"numothersock=271;;;0", "orphans=2;3276;4096;0;16384"}},
 		{scenario: "host-proc-in-container", code: 0,
-			perf: []string{"sockets_used=905;;;0", "orphans=1;3276.8;4096;0;16384", "tw=33;209715.2;249036.8;0;262144"}},
+			perf: []string{"sockets_used=905;;;0", "orphans=1;3276;4096;0;16384", "tw=33;209715;249036;0;262144"}},
 		{scenario: "openvz-container", code: 1,
 			first: "SOCKWATCH WARNING - container 101 numothersock 342 of barrier 360 (95.0%), warning at 80% = 288",
-			perf:  []string{"numothersock=342;288;342;0;360", "numothersock_failcnt=1294c", "tw=3;3276.8;3891.2;0;4096", "orphans=0;;;0"},
-			long:  []string{"vzctl set 101 --numothersock 684:684 --save"}},
+			perf:  []string{"numothersock=342;288;342;0;360", "numothersock_failcnt=1294c", "tw=3;3276;3891;0;4096", "orphans=0;;;0"},
+			long:  []string{"vzctl set 101 --numothersock 720:720 --save"}},
 		{scenario: "openvz-host", code: 2,
 			first: "SOCKWATCH CRITICAL - container 205 numothersock 291 of barrier 300 (97.0%), critical at 95% = 285; also container 101 numothersock WARNING",
 			perf: []string{"numothersock=118;;;0", "numothersock_failcnt=0c", "numothersock_101=342;288;342;0;360",
-				"numothersock_205=291;240;285;0;300", "orphans=3;52428.8;65536;0;262144"},
-			long: []string{"host (container 0) numothersock: OK 118, barrier unlimited", "container 205 numothersock: CRITICAL 291 of barrier 300"}},
+				"numothersock_205=291;240;285;0;300", "orphans=3;52428;65536;0;262144"},
+			long: []string{"host (container 0) numothersock: OK 118, barrier and limit unlimited", "container 205 numothersock: CRITICAL 291 of barrier 300"}},
 		{scenario: "virtuozzo7", code: 0,
-			perf: []string{"numothersock=20;;;0", "tw=1;3276.8;3891.2;0;4096", "files=334;9600;11400;0;12000"},
-			long: []string{"container 331 numothersock: OK 20, barrier unlimited"}},
+			perf: []string{"numothersock=20;;;0", "tw=1;3276;3891;0;4096", "files=334;9600;11400;0;12000"},
+			long: []string{"container 331 numothersock: OK 20, barrier and limit unlimited"}},
 		{scenario: "garbage-sources", code: 0,
-			perf: []string{"sockets_used=371;;;0", "tw=3;209715.2;249036.8;0;262144"},
-			long: []string{"beancounters: unreadable (", "unreadable: ", "tcp_max_orphans"}},
+			perf: []string{"sockets_used=371;;;0", "tw=3;209715;249036;0;262144"},
+			// sockstat6 unreadable: numothersock unknown, not "used - TCP".
+			long: []string{"beancounters: unreadable (", "unreadable: ", "tcp_max_orphans", "\nnumothersock: OK unknown\n"}},
 		{scenario: "truncated-sockstat", code: 3, first: "SOCKWATCH UNKNOWN - cannot read socket statistics: "},
 		{scenario: "binary-sockstat", code: 3, first: "SOCKWATCH UNKNOWN - cannot read socket statistics: "},
 		// Thresholds given on the command line, in percent and absolute.
 		{scenario: "quiet-host", args: []string{"-c", "sockets_used=10", "-w", "files=@400:500"}, code: 2,
 			first: "SOCKWATCH CRITICAL - sockets_used 14, critical at 10; also files WARNING",
-			perf:  []string{"sockets_used=14;;10;0", "files=487;;2342861.5;0;2466170"}},
+			perf:  []string{"sockets_used=14;;10;0", "files=487;;2342861;0;2466170"}},
 		{scenario: "out-of-socket-memory", args: []string{"--only", "tw,files", "-w", "tw=50%"}, code: 1,
 			first: "SOCKWATCH WARNING - tw 153787 of tcp_max_tw_buckets 262144 (58.7%), warning at 50% = 131072",
-			perf:  []string{"tw=153787;131072;249036.8;0;262144", "tcp_tw_overflow=0c"}},
+			perf:  []string{"tw=153787;131072;249036;0;262144", "tcp_tw_overflow=0c"}},
 		// tcp_max_orphans is unknown in a container: a percent threshold
 		// given for it cannot be applied, which is UNKNOWN, not OK.
 		{scenario: "openvz-container", args: []string{"--only", "orphans", "-w", "orphans=10%"}, code: 3,
@@ -147,14 +155,16 @@ func TestCounterGrowth(t *testing.T) {
 	o = run()
 	require.Equal(t, 1, o.code, o.all)
 	require.Contains(t, o.first, "tcp_memory_pressures grew by 2")
-	require.Contains(t, o.all, "net.ipv4.tcp_mem pressure line")
+	require.Contains(t, o.all, "pressure line 19009634304 B (4641024 pages)")
 
 	// A counter below its baseline restarted: what it holds now is growth.
 	setCounter(t, netstat, "TcpExt", "TCPAbortOnMemory", "3")
 	o = run()
 	require.Equal(t, 2, o.code, "a restarted counter counts from zero\n%s", o.all)
 	require.Contains(t, o.first, "tcp_abort_on_memory grew by 3 (counted from zero after a restart), last 0s ago")
-	require.Contains(t, o.all, "tcp_abort_on_memory went down from 1850 to 3: it restarted (a reboot, a container restart), counted again from zero")
+	require.Contains(t, o.all, "tcp_abort_on_memory of the host's network namespace went down from 1850 to 3: it restarted"+
+		" (a reboot, a container restarted), counted again from zero")
+	require.Contains(t, o.perf, "tcp_abort_on_memory=1853c", "the host-wide total never decreases")
 	o = run()
 	require.Equal(t, 0, o.code, o.all)
 	// Restarted at 0: nothing to report, a new baseline.
@@ -319,7 +329,7 @@ func TestFailcntGrowth(t *testing.T) {
 	o = run()
 	require.Equal(t, 2, o.code, o.all)
 	require.Regexp(t, `^SOCKWATCH CRITICAL - container 101 numothersock failcnt grew by 7, last 0s ago at `, o.first)
-	require.Contains(t, o.all, "raise the numothersock barrier of container 101 (now 360)")
+	require.Contains(t, o.all, "raise the numothersock barrier of container 101 (now 360, limit 360) to at least 720")
 }
 
 func TestStateFileTrouble(t *testing.T) {
@@ -471,7 +481,7 @@ func TestUnknown(t *testing.T) {
 	o := check(t, "-h")
 	require.Equal(t, 3, o.code)
 	for _, want := range []string{"--warning METRIC=RANGE", "orphans: warning 20%, critical 25%", "4 times",
-		"tcp_mem: warning the pressure line, critical 90%", "tw: warning 80%, critical 95%", "files: warning 80%, critical 95%",
+		"tcp_mem: warning in memory pressure, critical 90%", "udp_mem: warning the min line, critical 90%", "tw: warning 80%, critical 95%", "files: warning 80%, critical 95%",
 		"numothersock: warning 80%, critical 95%", "barrier", "tcp_abort_on_memory: CRITICAL"} {
 		require.Contains(t, o.all, want)
 	}

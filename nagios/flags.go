@@ -53,7 +53,7 @@ func ParseArgs(args []string) (*Config, error) {
 	version := false
 	fs.BoolVar(&version, "V", false, "")
 	fs.BoolVar(&version, "version", false, "")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(expandVerbose(args)); err != nil {
 		return nil, err
 	}
 	if version {
@@ -145,6 +145,26 @@ func (f *holdFlag) Set(s string) error {
 	return nil
 }
 
+// expandVerbose spells -vv and -vvv, which the guidelines give for more
+// verbose output, as repeated -v, which the flag package counts; after "--"
+// nothing is changed.
+func expandVerbose(args []string) []string {
+	out := make([]string, 0, len(args))
+	for i, a := range args {
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		if len(a) > 2 && strings.Trim(a, "v") == "-" {
+			for range len(a) - 1 {
+				out = append(out, "-v")
+			}
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
 // verboseFlag counts -v flags.
 type verboseFlag int
 
@@ -222,7 +242,9 @@ Usage: check_sockwatch [-w METRIC=RANGE]... [-c METRIC=RANGE]...
  -t, --timeout SECONDS         give up with UNKNOWN after this long
                                (default 10)
  -v, --verbose                 also list OK containers and counters, the
-                               baseline and the files read
+                               baseline and the files read; -vv also each
+                               namespace's counters, -vvv the growth the
+                               state file holds
  -h, --help                    this text
  -V, --version                 the version
 
@@ -233,8 +255,11 @@ Metrics and their default thresholds:
 		fmt.Fprintf(&b, " %s", m)
 		if d.warn != "" {
 			warn := d.warn
-			if warn == pressureLine {
-				warn = "the pressure line"
+			switch warn {
+			case pressureLine:
+				warn = "in memory pressure"
+			case minLine:
+				warn = "the min line"
 			}
 			fmt.Fprintf(&b, ": warning %s, critical %s", warn, d.crit)
 		}
@@ -242,11 +267,16 @@ Metrics and their default thresholds:
 		wrap(&b, d.why, "     ", 76)
 	}
 	b.WriteString(`
-Counters (need the state file; the first run only takes a baseline; a
-counter found below its baseline restarted and counts again from zero):
+Counters (need the state file; the first run only takes a baseline): each
+summed over every network namespace the check can read, since the kernel
+counts them in the namespace of the socket (a container's aborts are not in
+the host's own). Each namespace keeps its baseline by inode; a counter below
+it restarted and counts again from zero; a namespace that appeared counts
+whole when its processes started after the last run; one that is gone is
+dropped. Performance data is the host-wide total, which never decreases.
 `)
 	for _, c := range counterSpecs {
-		fmt.Fprintf(&b, " %s: %s when it grew, held for --hold (with %s)\n", c.label, c.state, strings.Join(c.metrics, ", "))
+		fmt.Fprintf(&b, " %s: %s when it grew, held for --hold (with %s)\n", c.label(), c.state, strings.Join(c.metrics, ", "))
 		wrap(&b, c.why, "     ", 76)
 	}
 	b.WriteString(`

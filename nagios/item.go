@@ -28,6 +28,11 @@ type item struct {
 	// penalty, for orphans, also shows the percent under the kernel's 4x
 	// count.
 	penalty bool
+	// pressure, for tcp_mem, is the kernel's pressure flag (1 in pressure),
+	// which decides the default warning where it is known; pressureExit
+	// is the min line, where the kernel leaves pressure.
+	pressure     sockwatch.Num
+	pressureExit string
 
 	defWarn, defCrit *Threshold
 	warnText         string // the threshold as given or defaulted, for lines
@@ -41,6 +46,16 @@ type item struct {
 	grew     string // counters: the growth held, said ("grew by 8, last 1m0s ago at ...")
 	heldFor  string // counters: until when the growth is held
 	perfdata bool   // emit perfdata for this item
+}
+
+// setLimit sets limit, a kernel limit, as the item's limit and perfdata
+// maximum; LONG_MAX is unlimited: no percent, no threshold, no maximum.
+func (it *item) setLimit(limit sockwatch.Num) {
+	if sockwatch.NoLimit(limit) {
+		it.unlimited = true
+		return
+	}
+	it.limit, it.max = limit, limit
 }
 
 // percent is value in percent of limit.
@@ -69,9 +84,22 @@ func (it *item) evaluate(warn, crit thresholdsFlag) {
 		return
 	}
 	v := float64(it.value.Value)
+	_, userWarn := warn[it.metric]
 	switch {
 	case it.crit != nil && it.crit.Alert(v):
 		it.state = Critical
+	case it.pressure.Known && !userWarn:
+		// The kernel's own flag, not the value against the pressure line:
+		// it stays in pressure below that line until memory falls to the
+		// min line, and can be out of it above.
+		if it.pressure.Value == 1 {
+			it.state = Warning
+		}
+		it.warnText = "in memory pressure (the kernel's flag in net/protocols"
+		if it.pressureExit != "" {
+			it.warnText += "; it leaves pressure at the min line " + it.pressureExit
+		}
+		it.warnText += ")"
 	case it.warn != nil && it.warn.Alert(v):
 		it.state = Warning
 	case it.problem != "":
@@ -122,6 +150,13 @@ func (it *item) describe() string {
 				fmt.Fprintf(&b, ", %.1f%% under the %dx penalty", p*sockwatch.OrphanPenalty, sockwatch.OrphanPenalty)
 			}
 			b.WriteByte(')')
+		}
+		if it.pressure.Known {
+			if it.pressure.Value == 1 {
+				b.WriteString(", TCP in memory pressure")
+			} else {
+				b.WriteString(", not in memory pressure")
+			}
 		}
 	case it.unlimited:
 		fmt.Fprintf(&b, ", %s unlimited", it.limitName)
@@ -182,17 +217,24 @@ func (it *item) summary() string {
 	return it.what + " " + it.describe()
 }
 
-// rank orders items of the same state for the summary: the nearest to its
-// limit first, and a counter that grew (the kernel already acted) before any.
+// rank orders items of the same state for the summary: by how near each is
+// to its own threshold, the critical one for a CRITICAL item and the
+// warning one for others (the value over the threshold's upper end, so
+// orphans rank under the kernel's 4x penalty, their thresholds being set for
+// it), and a counter that grew (the kernel already acted) before any. An
+// item without such an upper threshold is not ranked.
 func (it *item) rank() float64 {
 	if it.counter {
 		return math.Inf(1)
 	}
-	p, ok := it.percent()
-	if !ok {
+	r := it.warn
+	if r == nil || it.state == Critical && it.crit != nil {
+		r = it.crit
+	}
+	if !it.value.Known || r == nil || r.Inside || r.NoEnd || r.End <= 0 {
 		return -1
 	}
-	return p
+	return float64(it.value.Value) / r.End
 }
 
 // format writes a figure in the item's unit: bytes in binary units.

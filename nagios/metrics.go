@@ -27,31 +27,35 @@ func isMetric(name string) bool {
 }
 
 // Event counters, each tied to the metrics whose limit it reports on, so
-// that --only selects them with those metrics. Growth since the last run is
-// an alert: the kernel has already acted.
+// that --only selects them with those metrics. Growth is an alert: the
+// kernel has already acted. Each is judged host-wide, summed over every
+// network namespace (see sockwatch.Event).
 type counterSpec struct {
-	label   string
+	event   sockwatch.Event
 	metrics []string
 	state   State
 	why     string
-	value   func(*sockwatch.Counters) sockwatch.Num
 }
+
+func (s counterSpec) label() string { return s.event.String() }
 
 var counterSpecs = []counterSpec{
-	{"tcp_abort_on_memory", []string{mOrphans, mTCPMem}, Critical,
-		"TCPAbortOnMemory: the kernel reset connections for lack of TCP memory or orphan slots",
-		func(c *sockwatch.Counters) sockwatch.Num { return c.TCPAbortOnMemory }},
-	{"tcp_memory_pressures", []string{mTCPMem}, Warning,
-		"TCPMemoryPressures: TCP entered memory pressure and shrank its buffers",
-		func(c *sockwatch.Counters) sockwatch.Num { return c.TCPMemoryPressures }},
-	{"tcp_tw_overflow", []string{mTW}, Warning,
-		"TCPTimeWaitOverflow: TIME_WAIT sockets were destroyed early, tcp_max_tw_buckets was full",
-		func(c *sockwatch.Counters) sockwatch.Num { return c.TCPTimeWaitOverflow }},
+	{sockwatch.TCPAbortOnMemory, []string{mOrphans, mTCPMem}, Critical,
+		"TCPAbortOnMemory: the kernel reset connections for lack of TCP memory or orphan slots"},
+	{sockwatch.TCPMemoryPressures, []string{mTCPMem}, Warning,
+		"TCPMemoryPressures: TCP entered memory pressure and shrank its buffers"},
+	{sockwatch.TCPTimeWaitOverflow, []string{mTW}, Warning,
+		"TCPTimeWaitOverflow: TIME_WAIT sockets were destroyed early, tcp_max_tw_buckets was full"},
+	{sockwatch.UDPMemErrors, []string{mUDPMem}, Warning,
+		"Udp and Udp6 MemErrors: the kernel refused UDP sockets receive memory (above udp_mem's min line) and dropped datagrams"},
 }
 
-// pressureLine is the default warning of tcp_mem and udp_mem: their
-// pressure line, not a percent.
-const pressureLine = "pressure"
+// The default warnings of tcp_mem and udp_mem: a line of theirs, not a
+// percent.
+const (
+	pressureLine = "pressure"
+	minLine      = "min"
+)
 
 // defaults are the thresholds used when -w/-c do not name the metric, each
 // with the reason it is what it is; the help text prints them.
@@ -60,16 +64,21 @@ var defaults = map[string]struct{ warn, crit, why string }{
 		"of tcp_max_orphans. The kernel may count each orphan 4 times (it shifts the count by up to 2)," +
 			" so orphans can be killed from 25% on: these are 80% and 100% of the limit under that penalty."},
 	mTCPMem: {pressureLine, "90%",
-		"warning at tcp_mem's pressure line, where the kernel starts shrinking TCP buffers;" +
-			" critical at 90% of its max line, past which allocations fail (\"Out of socket memory\")."},
-	mUDPMem: {pressureLine, "90%",
-		"the same lines of udp_mem: past its max line UDP drops datagrams (Udp MemErrors)."},
+		"warning while the kernel says TCP is in memory pressure (net/protocols), shrinking buffers: it" +
+			" enters above tcp_mem's pressure line and leaves at its min line (where the kernel does not" +
+			" say, above the pressure line); critical at 90% of its max line, past which allocations fail" +
+			" (\"Out of socket memory\")."},
+	mUDPMem: {minLine, "90%",
+		"warning at udp_mem's min line: UDP has no pressure mode, and above it the kernel refuses receive" +
+			" memory to UDP sockets holding more than udp_rmem_min (Udp MemErrors); critical at 90% of its max line."},
 	mTW: {"80%", "95%",
 		"of tcp_max_tw_buckets: past it TIME_WAIT sockets are destroyed early (TCPTimeWaitOverflow)."},
 	mFiles: {"80%", "95%",
-		"of fs.file-max: at it every open(), socket() and accept() fails with ENFILE."},
+		"of fs.file-max: at it every open(), socket() and accept() fails with ENFILE (but in processes" +
+			" with CAP_SYS_ADMIN). No threshold when it is unlimited (LONG_MAX)."},
 	mNumOtherSock: {"80%", "95%",
-		"of the beancounter barrier on OpenVZ/Virtuozzo, past which socket() fails and failcnt grows;" +
+		"of the lower of the beancounter barrier and limit on OpenVZ/Virtuozzo (numothersock is charged" +
+			" with UB_HARD: socket() fails at either, and failcnt grows);" +
 			" critical too while failcnt's growth is held (--hold). Without beancounters there is no" +
 			" kernel limit: no default, performance data only."},
 	mSocketsUsed: {"", "",
@@ -92,7 +101,7 @@ func parseDefaults() map[string]defaultThreshold {
 			continue
 		}
 		var def defaultThreshold
-		if d.warn != pressureLine {
+		if d.warn != pressureLine && d.warn != minLine {
 			w := mustParseThreshold(d.warn)
 			def.warn = &w
 		}

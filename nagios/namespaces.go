@@ -3,7 +3,8 @@ package nagios
 import (
 	"fmt"
 	"strconv"
-	"strings"
+
+	"github.com/sockwatch/sockwatch"
 )
 
 // namespaces evaluates, with --namespaces, every network namespace under
@@ -13,20 +14,13 @@ import (
 // connections for memory is named with its inode and process.
 //
 // Only namespaces that are not OK carry performance data, so that a host
-// with hundreds of containers keeps a bounded output. The counters' baseline
-// is kept per namespace inode: a namespace that is gone leaves the state
-// file with this run, and a new one starts without a baseline.
+// with hundreds of containers keeps a bounded output. The counters' growth
+// is that observeCounters recorded per namespace.
 func (c *checker) namespaces() {
-	scan, err := c.reader.Namespaces(c.snap)
-	if err != nil {
-		c.notes = append(c.notes, fmt.Sprintf("namespaces: cannot list processes (%v)", err))
-		return
-	}
 	warn, crit := c.nsThresholds(c.cfg.Warn, "-w"), c.nsThresholds(c.cfg.Crit, "-c")
 	evaluated, unnamed := 0, 0
-	seen := map[string]bool{}
-	for i := range scan.Namespaces {
-		ns := &scan.Namespaces[i]
+	for i := range c.events.Namespaces {
+		ns := c.events.Namespaces[i].NS
 		if ns.Host {
 			continue
 		}
@@ -36,8 +30,7 @@ func (c *checker) namespaces() {
 		}
 		evaluated++
 		id := strconv.FormatUint(ns.Inode, 10)
-		seen[id] = true
-		name := fmt.Sprintf("netns %s (%s, pid %d)", id, display(ns.Comm), ns.PID)
+		name := nsName(ns)
 		enter := fmt.Sprintf("nsenter --net=/proc/%d/ns/net", ns.PID)
 		for _, it := range []*item{
 			{metric: mNumOtherSock, value: ns.Sockstat.NumOtherSock(),
@@ -55,21 +48,20 @@ func (c *checker) namespaces() {
 		}
 		twAdvice := "raise the namespace's own net.ipv4.tcp_max_tw_buckets, from inside it: " +
 			enter + " sysctl net.ipv4.tcp_max_tw_buckets"
+		ev := ns.Counters.Events()
 		for _, spec := range counterSpecs {
-			key := "netns_" + id + "_" + spec.label
-			c.observe(key, name+" "+spec.label, spec.value(&ns.Counters))
 			if !c.cfg.counterSelected(spec) {
 				continue
 			}
 			// tcp_max_tw_buckets is the namespace's own; the other
 			// counters keep the host's advice.
-			advice := c.advice[spec.label]
-			if spec.label == "tcp_tw_overflow" {
+			advice := c.advice[spec.label()]
+			if spec.event == sockwatch.TCPTimeWaitOverflow {
 				advice = twAdvice
 			}
-			it := &item{metric: spec.metrics[0], label: spec.label + "_ns" + id, what: name + " " + spec.label,
-				uom: UOMCounter, value: spec.value(&ns.Counters), counter: true, advice: spec.why + "; " + advice}
-			c.alertGrowth(it, key, spec.state)
+			it := &item{metric: spec.metrics[0], label: spec.label() + "_ns" + id, what: name + " " + spec.label(),
+				uom: UOMCounter, value: ev[spec.event], counter: true, advice: spec.why + "; " + advice}
+			c.alertGrowth(it, nsKey(ns, spec.label()), spec.state)
 			it.perfdata = it.state != OK
 			c.items = append(c.items, it)
 		}
@@ -78,44 +70,11 @@ func (c *checker) namespaces() {
 		}
 	}
 
-	c.dropNamespaces(seen)
-
 	line := fmt.Sprintf("namespaces: %s evaluated besides the host's", plural(int64(evaluated), "network namespace"))
 	if unnamed > 0 {
-		line += fmt.Sprintf("; %d not evaluated: they cannot be named without root or CAP_SYS_PTRACE", unnamed)
-	}
-	if scan.Unreadable > 0 {
-		line += fmt.Sprintf("; %s whose net directory could not be looked at (hidepid?)", plural(int64(scan.Unreadable), "process"))
+		line += fmt.Sprintf("; %d not evaluated: they cannot be named without root or CAP_SYS_PTRACE (their counters are in the host-wide sums)", unnamed)
 	}
 	c.notes = append(c.notes, line)
-	for _, err := range scan.Errors {
-		c.notes = append(c.notes, fmt.Sprintf("namespaces: %v", err))
-	}
-}
-
-// dropNamespaces removes from the next state the counters of the
-// namespaces that are gone: not among those seen.
-func (c *checker) dropNamespaces(seen map[string]bool) {
-	for k := range c.next.Counters {
-		if id, ok := nsKeyID(k); ok && !seen[id] {
-			delete(c.next.Counters, k)
-		}
-	}
-	for k := range c.next.Growth {
-		if id, ok := nsKeyID(k); ok && !seen[id] {
-			delete(c.next.Growth, k)
-		}
-	}
-}
-
-// nsKeyID is the namespace inode of a state key "netns_INODE_counter".
-func nsKeyID(key string) (string, bool) {
-	rest, ok := strings.CutPrefix(key, "netns_")
-	if !ok {
-		return "", false
-	}
-	id, _, ok := strings.Cut(rest, "_")
-	return id, ok
 }
 
 // nsThresholds are the thresholds of flag that apply per namespace: the

@@ -11,9 +11,12 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/sockwatch/sockwatch"
 )
 
 // The state file keeps the event counters of the last run, so that the next
@@ -36,11 +39,18 @@ const stateVersion = 2
 const maxStateSize = 4 << 20
 
 type stateData struct {
-	Version  int              `json:"version"`
-	ProcRoot string           `json:"proc_root"`
-	Only     string           `json:"only,omitempty"` // version 1: the --only set it belonged to
-	Saved    time.Time        `json:"saved"`
+	Version  int       `json:"version"`
+	ProcRoot string    `json:"proc_root"`
+	Only     string    `json:"only,omitempty"` // version 1: the --only set it belonged to
+	Saved    time.Time `json:"saved"`
+	// Counters are the baselines of the beancounters' failcnt; in version
+	// 1, and the first files of version 2, of the host's event counters too.
 	Counters map[string]int64 `json:"counters"`
+	// Namespaces are the event counters of each network namespace
+	// (sockwatch.EventTracker.Baselines), and Totals the host-wide ones as
+	// counters that never decrease, by event name.
+	Namespaces map[string]int64 `json:"namespaces,omitempty"`
+	Totals     map[string]int64 `json:"totals,omitempty"`
 	// Growth is the last growth of each counter that grew, by counter key.
 	Growth map[string]*growth `json:"growth,omitempty"`
 	// Runs is when each service (by serviceKey) last ran, so that a
@@ -202,10 +212,23 @@ func (c *checker) loadState() {
 	default:
 		c.prev = prev
 		c.lastRun = prev.Runs[c.serviceKey()]
-		// What this run does not read again (a namespace this service
-		// does not scan, a counter whose file failed) keeps its
-		// baseline, and growth stays recorded for the other services.
-		maps.Copy(c.next.Counters, prev.Counters)
+		c.tracker = sockwatch.EventTracker{Baselines: prev.Namespaces, Last: prev.Saved}
+		for _, spec := range counterSpecs {
+			c.tracker.Totals[spec.event] = prev.Totals[spec.label()]
+			if v, ok := prev.Counters[spec.label()]; ok && prev.Namespaces == nil {
+				// Kept before baselines were per namespace: the host's.
+				c.tracker.HostFallback[spec.event] = sockwatch.Num{Value: v, Known: true}
+			}
+		}
+		// What this run does not read again (a container's failcnt whose
+		// file failed) keeps its baseline, and growth stays recorded for
+		// the other services. The event counters' baselines are the
+		// tracker's.
+		for k, v := range prev.Counters {
+			if strings.HasPrefix(k, "failcnt_") {
+				c.next.Counters[k] = v
+			}
+		}
 		for k, g := range prev.Growth {
 			if c.now.Sub(g.Last) < max(c.cfg.Hold, keepGrowth) {
 				c.next.Growth[k] = g
@@ -236,6 +259,18 @@ func (c *checker) saveState() {
 		return
 	}
 	c.next.Runs[c.serviceKey()] = c.now
+	if c.cfg.Verbose > 2 {
+		keys := slices.Sorted(maps.Keys(c.next.Growth))
+		for _, k := range keys {
+			g := c.next.Growth[k]
+			c.notes = append(c.notes, fmt.Sprintf("state: growth of %s: by %d from %s to %s", k, g.By, stamp(g.First), stamp(g.Last)))
+		}
+	}
+	c.next.Namespaces = c.tracker.Baselines
+	c.next.Totals = map[string]int64{}
+	for _, spec := range counterSpecs {
+		c.next.Totals[spec.label()] = c.tracker.Totals[spec.event]
+	}
 	if err := writeState(c.statePath, c.next); err != nil {
 		c.notes = append(c.notes, fmt.Sprintf("state: cannot save %s: %v; counter growth is not checked", c.statePath, err))
 	}
@@ -307,9 +342,11 @@ func decodeState(data []byte) (*stateData, error) {
 	if err := json.Unmarshal(data, &d); err != nil {
 		return nil, fmt.Errorf("is corrupt (%v)", err)
 	}
-	for k, v := range d.Counters {
-		if v < 0 {
-			return nil, fmt.Errorf("is corrupt (counter %q is negative)", k)
+	for _, m := range []map[string]int64{d.Counters, d.Namespaces, d.Totals} {
+		for k, v := range m {
+			if v < 0 {
+				return nil, fmt.Errorf("is corrupt (counter %q is negative)", k)
+			}
 		}
 	}
 	for k, g := range d.Growth {

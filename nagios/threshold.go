@@ -2,6 +2,7 @@ package nagios
 
 import (
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/sockwatch/sockwatch"
@@ -40,18 +41,21 @@ func isDigitOrDot(c byte) bool { return c >= '0' && c <= '9' || c == '.' }
 func (t Threshold) String() string { return t.text }
 
 // absolute returns t in the metric's unit, converting percent with limit;
-// ok is false for a percent threshold when the limit is not known.
+// ok is false for a percent threshold when the limit is not known. Every
+// metric is a whole number, so the bounds are made whole: an upper bound
+// rounded down, a lower one up, which alerts on exactly the same values
+// (above 26214.4 is above 26214) and reads as the counts they are.
 func (t Threshold) absolute(limit sockwatch.Num) (r Range, ok bool) {
 	r = t.Range
-	if !t.Percent {
-		return r, true
+	if t.Percent {
+		if !limit.Known || limit.Value <= 0 {
+			return r, false
+		}
+		// Multiply first: 95 * 360 / 100 is exactly 342, 0.95 * 360 is not.
+		r.Start = r.Start * float64(limit.Value) / 100
+		r.End = r.End * float64(limit.Value) / 100
 	}
-	if !limit.Known || limit.Value <= 0 {
-		return r, false
-	}
-	// Multiply first: 95 * 360 / 100 is exactly 342, 0.95 * 360 is not.
-	r.Start = r.Start * float64(limit.Value) / 100
-	r.End = r.End * float64(limit.Value) / 100
+	r.Start, r.End = math.Ceil(r.Start), math.Floor(r.End)
 	return r, true
 }
 

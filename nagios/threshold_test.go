@@ -15,12 +15,15 @@ func TestThreshold(t *testing.T) {
 		abs     string
 		err     string
 	}{
-		{in: "20%", percent: true, abs: "104857.6"},
+		// Whole numbers: above 104857.6 is above 104857, below 419430.4
+		// is below 419431, for counts.
+		{in: "20%", percent: true, abs: "104857"},
 		{in: "25%", percent: true, abs: "131072"},
-		{in: "80%:", percent: true, abs: "419430.4:"},
-		{in: "~:90%", percent: true, abs: "~:471859.2"},
-		{in: "@10%:20%", percent: true, abs: "@52428.8:104857.6"},
-		{in: "10:20%", percent: true, abs: "52428.8:104857.6"},
+		{in: "80%:", percent: true, abs: "419431:"},
+		{in: "~:90%", percent: true, abs: "~:471859"},
+		{in: "@10%:20%", percent: true, abs: "@52429:104857"},
+		{in: "10:20%", percent: true, abs: "52429:104857"},
+		{in: "10.5", abs: "10"},
 		{in: "1000", abs: "1000"},
 		{in: "%", err: "must follow a number"},
 		{in: "1%0", err: "must follow a number"},

@@ -22,14 +22,20 @@ import (
 // table.
 func gatherBeancounters(acc telegraf.Accumulator, snap *core.Snapshot, now time.Time) {
 	for _, b := range snap.Beancounters {
-		acc.AddGauge("sockwatch_beancounter",
-			map[string]any{
-				"held":    b.Held,
-				"maxheld": b.MaxHeld,
-				"barrier": b.Barrier,
-				"limit":   b.Limit,
-				"failcnt": b.FailCnt,
-			},
+		fields := map[string]any{
+			"held":    b.Held,
+			"maxheld": b.MaxHeld,
+			"barrier": b.Barrier,
+			"limit":   b.Limit,
+			"failcnt": b.FailCnt,
+		}
+		// Held in percent of where the kernel refuses it: the lower of
+		// barrier and limit for numothersock and every UB_HARD resource;
+		// left out when both are unlimited.
+		if p, ok := b.UsedPercent(); ok {
+			fields["used_percent"] = p
+		}
+		acc.AddGauge("sockwatch_beancounter", fields,
 			// IDs are chosen by the host's admin on Virtuozzo 7 (names,
 			// UUIDs): kernel text, made safe as the owners' tags are.
 			map[string]string{"ctid": tagValue(b.ID), "resource": tagValue(b.Resource)},

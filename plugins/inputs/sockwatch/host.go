@@ -17,12 +17,27 @@ const measurement = "sockwatch"
 // which only grow, as a counter of the same measurement, tags and timestamp,
 // so that the line protocol (and InfluxDB) shows one series while outputs
 // that care about value types (prometheus_client) see counters as counters.
-func (s *Sockwatch) gatherHost(acc telegraf.Accumulator, gauges map[string]any, counters *core.Counters, now time.Time) {
+//
+// events, with counters on, adds the host-wide events: each summed over
+// every network namespace (the kernel counts them in the namespace of the
+// socket), as a counter that never decreases when a namespace goes away.
+func (s *Sockwatch) gatherHost(acc telegraf.Accumulator, gauges map[string]any, counters *core.Counters, events *core.EventUpdate, now time.Time) {
+	if events != nil {
+		gauges["hostwide_netns"] = int64(len(events.Namespaces))
+	}
 	acc.AddGauge(measurement, gauges, nil, now)
 	if !s.Counters {
 		return
 	}
-	if c := hostCounters(counters); len(c) > 0 {
+	c := hostCounters(counters)
+	if events != nil {
+		for e := range core.NumEvents {
+			if events.Sum[e].Known {
+				c["hostwide_"+e.String()] = events.Totals[e]
+			}
+		}
+	}
+	if len(c) > 0 {
 		acc.AddCounter(measurement, c, nil, now)
 	}
 }

@@ -50,7 +50,7 @@ func TestGatherHostileBeancounters(t *testing.T) {
 		require.Equal(t, m.Tags(), back.Tags(), "%q", lp)
 		require.Contains(t, []string{"numothersock", `odd\x5cres=,\xff`}, back.Tags()["resource"], "%q", lp)
 		require.Equal(t, map[string]any{"held": int64(1), "maxheld": int64(2), "barrier": int64(3), "limit": int64(4),
-			"failcnt": int64(5)}, back.Fields(), "%q", lp)
+			"failcnt": int64(5), "used_percent": 100.0 / 3}, back.Fields(), "%q", lp)
 		seen[back.Tags()["ctid"]]++
 	}
 	require.Len(t, seen, len(hostileCtids), "one ctid tag per container: %v", seen)

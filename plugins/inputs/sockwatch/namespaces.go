@@ -22,19 +22,11 @@ import (
 // from one gather to the next: it is left out, counted in the host field
 // netns_unnamed, and logged once.
 //
-// snap is the snapshot the host series is made of, and host that series'
-// gauge fields, to which netns_unnamed is added: the host's namespace is not
-// read twice but takes its figures from snap, and its unix_sockets from host
-// when that has them. now is the timestamp of every point.
-func (s *Sockwatch) gatherNamespaces(acc telegraf.Accumulator, host map[string]any, snap *core.Snapshot, now time.Time) {
-	scan, err := s.reader.Namespaces(snap)
-	if err != nil {
-		acc.AddError(err)
-		return
-	}
-	for _, err := range scan.Errors {
-		acc.AddError(err)
-	}
+// scan is the namespaces read with the snapshot the host series is made of,
+// and host that series' gauge fields, to which netns_unnamed is added: the
+// host's namespace takes its unix_sockets from host when that has them. now
+// is the timestamp of every point.
+func (s *Sockwatch) gatherNamespaces(acc telegraf.Accumulator, host map[string]any, scan *core.NetNSScan, now time.Time) {
 	var unnamed int64
 	for i := range scan.Namespaces {
 		ns := &scan.Namespaces[i]
@@ -69,10 +61,17 @@ func (s *Sockwatch) gatherNamespaces(acc telegraf.Accumulator, host map[string]a
 			" which takes root or CAP_SYS_PTRACE; netns_unnamed counts them at each gather (logged once)",
 			unnamed, len(scan.Namespaces))
 	}
+	s.warnUnreadable(scan)
+}
+
+// warnUnreadable logs once that processes could not be looked at: the
+// namespaces only they are in are missing from the per-namespace series
+// and from the host-wide sums.
+func (s *Sockwatch) warnUnreadable(scan *core.NetNSScan) {
 	if scan.Unreadable > 0 && !s.warnedUnreadable {
 		s.warnedUnreadable = true
 		s.Log.Warnf("the net directory of %d processes could not be looked at (proc mounted with hidepid?):"+
-			" namespaces only they are in are missing (logged once)", scan.Unreadable)
+			" namespaces only they are in are missing, from the host-wide sums too (logged once)", scan.Unreadable)
 	}
 }
 

@@ -47,7 +47,7 @@ func TestReadmeDocumentsEveryField(t *testing.T) {
 	collect(emitted, acc)
 	readme := testenv.ReadmeMetrics(t, "README.md")
 	require.Len(t, readme, 6, "series in README")
-	require.Len(t, readme["sockwatch"].Fields, 54, "fields of sockwatch in README")
+	require.Len(t, readme["sockwatch"].Fields, 59, "fields of sockwatch in README")
 	require.Len(t, readme["sockwatch per network namespace"].Fields, 28, "fields of the per-namespace series in README")
 	require.Equal(t, readme, emitted)
 }

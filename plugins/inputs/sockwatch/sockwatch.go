@@ -34,6 +34,9 @@ type Sockwatch struct {
 
 	reader     *core.Reader
 	cgroupRoot string
+	// events sums the event counters over the network namespaces, from
+	// one gather to the next (hostwide_* fields).
+	events core.EventTracker
 
 	// What is logged once rather than at every gather.
 	warnedUnnamed, warnedUnreadable, warnedNoCgroupSock bool
@@ -101,6 +104,19 @@ func (s *Sockwatch) Gather(acc telegraf.Accumulator) error {
 	// One timestamp for every series of the snapshot: the gauge and counter
 	// halves of the host series must meet on the same point.
 	now := time.Now()
+	// Every network namespace is read for the host-wide counters and the
+	// per-namespace series, and before the host's gauges: on kernels
+	// before 4.16 numothersock takes the other namespaces' TCP sockets off.
+	var scan *core.NetNSScan
+	if s.Counters || s.Namespaces || snap.Kernel.Before(4, 16) {
+		if scan, err = s.reader.Namespaces(snap); err != nil {
+			acc.AddError(err)
+			scan = &core.NetNSScan{}
+		}
+		for _, err := range scan.Errors {
+			acc.AddError(err)
+		}
+	}
 	gauges := hostGauges(snap)
 	if s.Owners {
 		s.gatherOwners(acc, gauges, snap.NetDir, now)
@@ -108,9 +124,14 @@ func (s *Sockwatch) Gather(acc telegraf.Accumulator) error {
 		putUnixSockets(acc, gauges, s.reader.UnixSockets)
 	}
 	if s.Namespaces {
-		s.gatherNamespaces(acc, gauges, snap, now)
+		s.gatherNamespaces(acc, gauges, scan, now)
 	}
-	s.gatherHost(acc, gauges, &snap.Counters, now)
+	var events *core.EventUpdate
+	if s.Counters {
+		events = s.events.Update(s.reader, snap, scan, now)
+		s.warnUnreadable(scan)
+	}
+	s.gatherHost(acc, gauges, &snap.Counters, events, now)
 	gatherBeancounters(acc, snap, now)
 	if s.Cgroups {
 		s.gatherCgroups(acc, now)

@@ -62,23 +62,41 @@ func counters(fields map[string]any) telegraf.Metric {
 	return metric.New("sockwatch", map[string]string{}, fields, time.Unix(0, 0), telegraf.Counter)
 }
 
-func beancounter(ctid, resource string, held, maxheld, barrier, limit, failcnt int64) telegraf.Metric {
-	return metric.New("sockwatch_beancounter",
-		map[string]string{"ctid": ctid, "resource": resource},
-		map[string]any{"held": held, "maxheld": maxheld, "barrier": barrier, "limit": limit, "failcnt": failcnt},
+// beancounter is one row; used_percent, of the lower of barrier and limit
+// where either is limited, is given as it is computed by hand.
+func beancounter(ctid, resource string, held, maxheld, barrier, limit, failcnt int64, usedPercent ...float64) telegraf.Metric {
+	fields := map[string]any{"held": held, "maxheld": maxheld, "barrier": barrier, "limit": limit, "failcnt": failcnt}
+	if len(usedPercent) > 0 {
+		fields["used_percent"] = usedPercent[0]
+	}
+	return metric.New("sockwatch_beancounter", map[string]string{"ctid": ctid, "resource": resource}, fields,
 		time.Unix(0, 0), telegraf.Gauge)
 }
 
 // numOtherSock adds numothersock as the core computes it for a proc tree
-// without beancounters, when it is known. The plugin reports the core's
-// figure as it is; how it is computed is tested with the core.
+// without beancounters (its namespaces read, as the plugin reads them), when
+// it is known. The plugin reports the core's figure as it is; how it is
+// computed is tested with the core.
 func numOtherSock(t testing.TB, tree string, fields map[string]any) map[string]any {
 	t.Helper()
-	snap, err := core.NewReader(scenario(t, tree)).Read()
+	r := core.NewReader(scenario(t, tree))
+	snap, err := r.Read()
+	require.NoError(t, err)
+	_, err = r.Namespaces(snap)
 	require.NoError(t, err)
 	if o := snap.NumOtherSock(); o.Held.Known {
 		fields["numothersock"] = o.Held.Value
 	}
+	return fields
+}
+
+// hostwide adds the host-wide events to a host series' counters, as a
+// first gather gives them: their sums now (UDP: Udp and Udp6 MemErrors).
+func hostwide(fields map[string]any, abort, pressures, twOverflow, udpMemErrors int64) map[string]any {
+	fields["hostwide_tcp_abort_on_memory"] = abort
+	fields["hostwide_tcp_memory_pressures"] = pressures
+	fields["hostwide_tcp_tw_overflow"] = twOverflow
+	fields["hostwide_udp_mem_errors"] = udpMemErrors
 	return fields
 }
 
@@ -112,15 +130,16 @@ func quietHost(t testing.TB) []telegraf.Metric {
 			"tcp_mem_used_percent": 0.0, "udp_mem_used_percent": 0.0,
 			"tcp_orphan_used_percent": 0.0, "tcp_orphan_penalty_used_percent": 0.0,
 			"tcp_tw_used_percent": 0.0, "files_used_percent": 100.0 * 487 / 2466170,
-			"tcp_mem_pressure": int64(0),
+			"tcp_mem_pressure": int64(0), "hostwide_netns": int64(1),
 		})),
-		counters(zeroCounters()),
+		counters(hostwide(zeroCounters(), 0, 0, 0, 0)),
 	}
 }
 
 // outOfSocketMemory is testdata/out-of-socket-memory: orphans at 96.7 % of
 // the limit under the 4x penalty, connections already killed. Its "sockets:
-// used" is below the TCP count (a pre-4.16 kernel).
+// used" is below the TCP count (a pre-4.16 kernel, whose socket files
+// leave the orphans out): numothersock 314.
 func outOfSocketMemory(t testing.TB) []telegraf.Metric {
 	return []telegraf.Metric{
 		gauges(numOtherSock(t, "out-of-socket-memory", map[string]any{
@@ -143,13 +162,15 @@ func outOfSocketMemory(t testing.TB) []telegraf.Metric {
 			"tcp_tw_used_percent":             100.0 * 153787 / 262144,
 			"files_used_percent":              100.0 * 52832 / 3247203,
 			"tcp_mem_pressure":                int64(0),
+			"numothersock":                    int64(314),
+			"hostwide_netns":                  int64(1),
 		})),
-		counters(map[string]any{
+		counters(hostwide(map[string]any{
 			"tcp_abort_on_memory": int64(1842), "tcp_memory_pressures": int64(3),
 			"tcp_memory_pressures_chrono_ms": int64(5120), "tcp_tw_overflow": int64(0),
 			"udp_rcvbuf_errors": int64(7), "udp_sndbuf_errors": int64(2), "udp_mem_errors": int64(1),
 			"udp6_rcvbuf_errors": int64(5), "udp6_sndbuf_errors": int64(0), "udp6_mem_errors": int64(0),
-		}),
+		}, 1842, 3, 0, 1)),
 	}
 }
 
@@ -165,8 +186,8 @@ func TestGatherOutOfSocketMemory(t *testing.T) {
 	compare(t, outOfSocketMemory(t), acc)
 }
 
-// TCP memory above tcp_mem's pressure line; file-max is LONG_MAX, as
-// systemd sets it, and is reported as such.
+// TCP memory above tcp_mem's pressure line, the kernel in pressure; file-max
+// is LONG_MAX, as systemd sets it, and is reported as such, without a share.
 func TestGatherTCPMemPressure(t *testing.T) {
 	acc := gather(t, newPlugin(t, scenario(t, "tcp-mem-pressure")))
 	require.Empty(t, acc.Errors)
@@ -189,15 +210,15 @@ func TestGatherTCPMemPressure(t *testing.T) {
 			"tcp_orphan_used_percent":         100.0 * 40 / 32768,
 			"tcp_orphan_penalty_used_percent": 4 * 100.0 * 40 / 32768,
 			"tcp_tw_used_percent":             100.0 * 176000 / 180000,
-			"files_used_percent":              100.0 * 6240 / math.MaxInt64,
 			"tcp_mem_pressure":                int64(1),
+			"hostwide_netns":                  int64(1),
 		})),
-		counters(map[string]any{
+		counters(hostwide(map[string]any{
 			"tcp_abort_on_memory": int64(0), "tcp_memory_pressures": int64(17),
 			"tcp_memory_pressures_chrono_ms": int64(93400), "tcp_tw_overflow": int64(4410),
 			"udp_rcvbuf_errors": int64(0), "udp_sndbuf_errors": int64(0), "udp_mem_errors": int64(0),
 			"udp6_rcvbuf_errors": int64(0), "udp6_sndbuf_errors": int64(0), "udp6_mem_errors": int64(0),
-		}),
+		}, 0, 17, 4410, 0)),
 	}, acc)
 }
 
@@ -226,20 +247,22 @@ func TestGatherOpenVZContainer(t *testing.T) {
 			"files_allocated":    int64(1184), "files_max": int64(9312),
 			"tcp_tw_used_percent": 100.0 * 3 / 4096,
 			"files_used_percent":  100.0 * 1184 / 9312,
+			"hostwide_netns":      int64(1),
 		}),
-		counters(c),
-		beancounter("101", "kmemsize", 2752512, 2924544, 14372700, 14790164, 0),
-		beancounter("101", "lockedpages", 0, 0, 256, 256, 0),
-		beancounter("101", "privvmpages", 49152, 53575, 65536, 69632, 0),
-		beancounter("101", "shmpages", 39, 39, 8192, 8192, 0),
-		beancounter("101", "numproc", 20, 26, 240, 240, 0),
+		counters(hostwide(c, 0, 0, 0, 0)),
+		beancounter("101", "kmemsize", 2752512, 2924544, 14372700, 14790164, 0, 100.0*2752512/14372700),
+		beancounter("101", "lockedpages", 0, 0, 256, 256, 0, 0),
+		beancounter("101", "privvmpages", 49152, 53575, 65536, 69632, 0, 100.0*49152/65536),
+		beancounter("101", "shmpages", 39, 39, 8192, 8192, 0, 100.0*39/8192),
+		beancounter("101", "numproc", 20, 26, 240, 240, 0, 100.0*20/240),
+		// A barrier of 0 has no share.
 		beancounter("101", "physpages", 2267, 2399, 0, max, 0),
-		beancounter("101", "numtcpsock", 40, 45, 360, 360, 0),
-		beancounter("101", "othersockbuf", 6684, 7888, 1126080, 2097152, 0),
-		beancounter("101", "dgramrcvbuf", 0, 8372, 262144, 262144, 0),
-		beancounter("101", "numothersock", 342, 360, 360, 360, 1294),
-		beancounter("101", "numfile", 238, 306, 9312, 9312, 0),
-		beancounter("101", "numiptent", 10, 16, 128, 128, 0),
+		beancounter("101", "numtcpsock", 40, 45, 360, 360, 0, 100.0*40/360),
+		beancounter("101", "othersockbuf", 6684, 7888, 1126080, 2097152, 0, 100.0*6684/1126080),
+		beancounter("101", "dgramrcvbuf", 0, 8372, 262144, 262144, 0, 0),
+		beancounter("101", "numothersock", 342, 360, 360, 360, 1294, 95),
+		beancounter("101", "numfile", 238, 306, 9312, 9312, 0, 100.0*238/9312),
+		beancounter("101", "numiptent", 10, 16, 128, 128, 0, 100.0*10/128),
 	}, acc)
 }
 
@@ -274,7 +297,9 @@ func TestGatherCountersOff(t *testing.T) {
 	}
 	acc := gather(t, countersOff(scenario(t, "out-of-socket-memory")))
 	require.Empty(t, acc.Errors)
-	compare(t, outOfSocketMemory(t)[:1], acc)
+	want := outOfSocketMemory(t)[:1]
+	want[0].RemoveField("hostwide_netns")
+	compare(t, want, acc)
 
 	acc = gather(t, countersOff(scenario(t, "garbage-sources")))
 	for _, err := range acc.Errors {
