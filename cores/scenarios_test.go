@@ -171,7 +171,7 @@ func orphansWarning(t *testing.T, s *service) {
 	setOrphans(t, s.tree, 20000)
 	hard := requireHardProblem(t, s, base, "WARNING")
 	require.Contains(t, s.h.Results()[hard].Output, "\norphans: WARNING 20000 of tcp_max_orphans 131072 (15.3%")
-	require.Contains(t, s.h.Results()[hard].Output, "warning at 15% = 19660.8")
+	require.Contains(t, s.h.Results()[hard].Output, "warning at 15% = ")
 	requirePages(t, s, "PROBLEM WARNING HARD SOCKWATCH WARNING - orphans 20000 of tcp_max_orphans 131072 (15.3%")
 }
 
@@ -212,19 +212,38 @@ func topIntact(t *testing.T, s *service) {
 // for a few seconds, a drill namespace floods past it and the kernel kills
 // orphans (TCPAbortOnMemory, counted in the drill's namespace). The host's
 // check, its proc root left at the default, reaches HARD CRITICAL and
-// pages.
+// pages; with the limit restored, the orphans are OK again but the service
+// stays CRITICAL, held by TCPAbortOnMemory's growth, summed host-wide.
 func orphanDrill(t *testing.T, s *service) {
 	const limit = 2000
 	base := s.h.waitFor(t, 0, firstWait, "the first check of this host, OK", isState("OK"))
 	n := drilltest.Start(t, "drill-orphans", "drill-orphans")
 	port := n.DoInt("tcp-listen hold 2048")
+	// A namespace the check has read before, as a long-running container's.
+	started := time.Now()
+	base = s.h.waitFor(t, base+1, hardWait, "a check that read the drill's namespace", func(r result) bool {
+		return r.At.After(started)
+	})
 	restore := drilltest.LowerGlobal(t, 30*time.Second, []string{"net/ipv4/tcp_max_orphans"}, []string{fmt.Sprint(limit)})
 	n.Do("orphans %d %d 4096", port, limit+200)
 	hard := requireHardProblem(t, s, base, "CRITICAL")
+	out := s.h.Results()[hard].Output
+	require.Contains(t, out, "\norphans: CRITICAL ")
+	require.Contains(t, out, " of tcp_max_orphans 2000 ")
+	// The kernel kills orphans on their next timer: the counter may grow
+	// after the orphans alone made the service HARD.
+	counted := s.h.waitFor(t, hard, hardWait, "TCPAbortOnMemory's growth", func(r result) bool {
+		return strings.Contains(r.Output, "\ntcp_abort_on_memory: CRITICAL ")
+	})
 	restore()
 	require.Positive(t, n.Netstat()["TcpExt.TCPAbortOnMemory"], "the kernel killed no orphan past the limit")
-	require.Contains(t, s.h.Results()[hard].Output, "\norphans: CRITICAL ")
-	require.Contains(t, s.h.Results()[hard].Output, " of tcp_max_orphans 2000 ")
+	later := s.h.waitFor(t, counted+1, hardWait, "a check after the limit was restored", func(r result) bool {
+		return strings.Contains(r.Output, "\norphans: OK ")
+	})
+	for _, r := range s.h.Results()[hard : later+1] {
+		require.Equal(t, "CRITICAL HARD", r.State+" "+r.Type, "held CRITICAL:\n%s", describe(s.h.Results()))
+	}
+	require.Contains(t, s.h.Results()[later].Output, "SOCKWATCH CRITICAL - tcp_abort_on_memory grew by ")
 	requirePages(t, s, "PROBLEM CRITICAL HARD SOCKWATCH CRITICAL - ")
 }
 
