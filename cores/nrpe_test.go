@@ -74,12 +74,16 @@ func startNRPE(t *testing.T, netns int, addr, bin string, s *service, caps strin
 	cfg := filepath.Join(dir, "nrpe.cfg")
 	require.NoError(t, os.WriteFile(cfg, []byte(strings.Join(conf, "\n")+"\n"), 0o600))
 
+	// NRPE drops to the nagios user, which clears its parent-death signal:
+	// the shell stays PID 1, as root, so that a test binary killed hard
+	// still ends the namespace.
 	const script = `set -e
 mount --make-rprivate /
 mount --bind "$1" "$2"
 mount --bind "$3" "$4"
 mount --bind "$5" /proc
-exec "$6" -c "$7" -f`
+"$6" -c "$7" -f &
+wait`
 	d := startDaemon(t, "nrpe", dir, syscall.CLONE_NEWNS, "nsenter", fmt.Sprintf("--net=/proc/%d/ns/net", netns), "--",
 		"sh", "-c", script, "sh", plugins, nrpePluginDir, nagiosHome, home, s.tree, nrpe, cfg)
 	s.checks = func() []string {
