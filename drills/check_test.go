@@ -56,19 +56,24 @@ func (n *drillNS) command(w where, bin string, args ...string) *exec.Cmd {
 func (n *drillNS) Check(w where, args ...string) checkResult {
 	n.t.Helper()
 	bin := testenv.Build(n.t, "./cmd/check_sockwatch")
-	cmd := n.command(w, bin, append([]string{"--proc-root", n.Root}, args...)...)
-	out, _, code := testenv.Run(n.t, cmd)
+	return runCheck(n.t, n.command(w, bin, append([]string{"--proc-root", n.Root}, args...)...))
+}
+
+// runCheck runs a check_sockwatch command and parses what it printed.
+func runCheck(t *testing.T, cmd *exec.Cmd) checkResult {
+	t.Helper()
+	out, _, code := testenv.Run(t, cmd)
 	r := checkResult{Exit: code, Output: out}
 	first, _, _ := strings.Cut(r.Output, "\n")
 	rest, ok := strings.CutPrefix(first, "SOCKWATCH ")
-	require.True(n.t, ok, "first line %q", first)
+	require.True(t, ok, "first line %q", first)
 	r.State, _, _ = strings.Cut(rest, " ")
-	require.Equal(n.t, exitStates[r.Exit], r.State, "exit code %d disagrees with the first line:\n%s", r.Exit, r.Output)
+	require.Equal(t, exitStates[r.Exit], r.State, "exit code %d disagrees with the first line:\n%s", r.Exit, r.Output)
 	_, perf, ok := strings.Cut(first, " | ")
-	require.True(n.t, ok, "no perfdata on the first line %q", first)
+	require.True(t, ok, "no perfdata on the first line %q", first)
 	var err error
 	r.Perf, err = parsePerfdata(perf)
-	require.NoError(n.t, err, "perfdata of %q", first)
+	require.NoError(t, err, "perfdata of %q", first)
 	return r
 }
 

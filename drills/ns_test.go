@@ -32,5 +32,6 @@ type kernelTable = drilltest.KernelTable
 var (
 	lowerGlobal                  = drilltest.LowerGlobal
 	readSysctl                   = drilltest.ReadSysctl
+	readNetstat                  = drilltest.ReadNetstat
 	requireGlobalSysctlsRestored = drilltest.RequireGlobalSysctlsRestored
 )

@@ -32,11 +32,13 @@ func orphansAdvice(orphans, limit sockwatch.Num) string {
 		suggest = max(suggest, 2*limit.Value)
 		now = fmt.Sprintf(" (now %d)", limit.Value)
 	}
-	return fmt.Sprintf("raise net.ipv4.tcp_max_orphans%s to at least %d, above the limit in force and %dx the %d orphans now"+
-		" (the kernel may count each %d times; base it on the peak if it was higher);"+
-		" %d orphans can pin up to %s of unswappable memory, %s each",
-		now, suggest, sockwatch.OrphanPenalty, orphans.Value, sockwatch.OrphanPenalty,
-		suggest, formatBytes(suggest*orphanMemory), formatBytes(orphanMemory))
+	why := fmt.Sprintf("above the limit in force and %dx the %d orphans now (the kernel may count each %d times;"+
+		" base it on the peak if it was higher)", sockwatch.OrphanPenalty, orphans.Value, sockwatch.OrphanPenalty)
+	if orphans.Value == 0 {
+		why = fmt.Sprintf("twice the limit in force, base it on %dx the peak orphan count", sockwatch.OrphanPenalty)
+	}
+	return fmt.Sprintf("raise net.ipv4.tcp_max_orphans%s to at least %d, %s; %d orphans can pin up to %s of unswappable memory, %s each",
+		now, suggest, why, suggest, formatBytes(suggest*orphanMemory), formatBytes(orphanMemory))
 }
 
 // memAdvice gives tcp_mem's or udp_mem's lines in bytes and a suggested

@@ -148,6 +148,12 @@ func (c *checker) memory(add func(*item)) {
 		}
 		if m.metric == mTCPMem {
 			it.pressure = s.Sockstat.TCPPressure
+			if p, ok := s.TCPMemUnderPressure(); ok {
+				it.underPressure = num(0)
+				if p {
+					it.underPressure = num(1)
+				}
+			}
 			if min := s.PagesToBytes(m.minPages); min.Known {
 				it.pressureExit = formatBytes(min.Value)
 			}

@@ -25,6 +25,7 @@ func TestScenarios(t *testing.T) {
 		code     int
 		first    string   // the whole summary, up to " | "
 		perf     []string // items that must appear exactly
+		noPerf   []string // labels that must not appear
 		long     []string // substrings of the long output
 	}{
 		{scenario: "quiet-host", code: 0,
@@ -77,6 +78,48 @@ func TestScenarios(t *testing.T) {
 			perf: []string{"sockets_used=371;;;0", "tw=3;209715;249036;0;262144"},
 			// sockstat6 unreadable: numothersock unknown, not "used - TCP".
 			long: []string{"beancounters: unreadable (", "unreadable: ", "tcp_max_orphans", "\nnumothersock: OK unknown\n"}},
+		// The kernel says TCP is in pressure though memory is below the
+		// pressure line (it leaves pressure only at the min line).
+		{scenario: "tcp-pressure-below-line", code: 1,
+			first: "SOCKWATCH WARNING - tcp_mem 429.7 MiB of tcp_mem max 737.4 MiB (58.3%), TCP in memory pressure, warning when in memory" +
+				" pressure (the kernel's flag in net/protocols; it leaves pressure at the min line 368.7 MiB)",
+			perf: []string{"tcp_mem=" + pages(110000) + "B;" + pages(125854) + ";" + fmt.Sprint(188778*os.Getpagesize()*90/100) + ";0;" + pages(188778)},
+			long: []string{`suggested net.ipv4.tcp_mem="117987 157318 235973" (pages)`}},
+		// UDP has no pressure mode: above udp_mem's min line the kernel
+		// refuses receive memory; MemErrors of Udp and Udp6 add up.
+		{scenario: "udp-mem-above-min", code: 1,
+			first: "SOCKWATCH WARNING - udp_mem 2.3 GiB of udp_mem max 4.4 GiB (52.1%), warning at min line 2.2 GiB",
+			perf: []string{"udp_mem=" + pages(600000) + "B;" + pages(575799) + ";" + fmt.Sprint(1151598*os.Getpagesize()*90/100) + ";0;" + pages(1151598),
+				"udp_mem_errors=127c"},
+			long: []string{`suggested net.ipv4.udp_mem="750000 1000003 1500000" (pages)`}},
+		// numothersock is refused at min(barrier, limit): a LONG_MAX
+		// barrier with limit 400 and 399 held is critical.
+		{scenario: "openvz-hard-limit", code: 2,
+			first: "SOCKWATCH CRITICAL - container 101 numothersock 399 of limit 400 (99.8%), critical at 95% = 380",
+			perf:  []string{"numothersock=399;320;380;0;400"},
+			long: []string{"raise the numothersock barrier of container 101 (now unlimited, limit 400) to at least 800 (2x the highest of" +
+				" where it is refused, 400, maxheld 399 and held 399), e.g. vzctl set 101 --numothersock 800:800 --save"}},
+		// A host's file without a row 0: every container judged, the
+		// host's own computed.
+		{scenario: "openvz-host-no-zero", code: 2,
+			first: "SOCKWATCH CRITICAL - container 205 numothersock 291 of barrier 300 (97.0%), critical at 95% = 285; also container 101 numothersock WARNING",
+			perf:  []string{"numothersock=1116;;;0", "numothersock_101=342;288;342;0;360", "numothersock_205=291;240;285;0;300"},
+			long:  []string{"\nnumothersock: OK 1116\n"}},
+		// sockets: used -3: it and numothersock unknown, the rest judged.
+		{scenario: "negative-sockets-used", code: 0,
+			first:  "SOCKWATCH OK - 7 metrics OK; nearest to its limit: files 487 of file-max 2466170 (0.0%)",
+			perf:   []string{"orphans=0;26214;32768;0;131072", "tw=0;104857;124518;0;131072", "tcp_abort_on_memory=0c"},
+			noPerf: []string{"sockets_used", "numothersock"},
+			long:   []string{"sockets_used: OK unknown", "numothersock: OK unknown", "sockets: used is -3"}},
+		// sockstat6 unparsable: numothersock unknown, not 5400 - 1200.
+		{scenario: "sockstat6-garbage", code: 0, perf: []string{"sockets_used=5400;;;0"}, noPerf: []string{"numothersock"},
+			long: []string{"numothersock: OK unknown", "sockstat6:2: "}},
+		// Orphans at 76% of the kernel's kill line are nearer than tw at
+		// 58.7% of its limit (73% of its warning).
+		{scenario: "nearest-orphans", code: 0,
+			first: "SOCKWATCH OK - 7 metrics OK; nearest to its limit: orphans 99614 of tcp_max_orphans 524288 (19.0%, 76.0% under the 4x penalty)"},
+		// Kernel 4.9: socket files host-wide, a container's TCP taken off.
+		{scenario: "old-kernel-containers", code: 0, perf: []string{"numothersock=500;;;0", "sockets_used=3000;;;0"}},
 		{scenario: "truncated-sockstat", code: 3, first: "SOCKWATCH UNKNOWN - cannot read socket statistics: "},
 		{scenario: "binary-sockstat", code: 3, first: "SOCKWATCH UNKNOWN - cannot read socket statistics: "},
 		// Thresholds given on the command line, in percent and absolute.
@@ -108,7 +151,10 @@ func TestScenarios(t *testing.T) {
 				}
 				require.True(t, found, "perfdata %q missing in %q", want, o.perf)
 			}
-			long := strings.Join(o.long, "\n")
+			for _, label := range tc.noPerf {
+				require.NotContains(t, o.perf, label+"=")
+			}
+			long := "\n" + strings.Join(o.long, "\n")
 			for _, want := range tc.long {
 				require.Contains(t, long, want)
 			}
@@ -434,6 +480,23 @@ func TestDefaultStateFile(t *testing.T) {
 	files, err = filepath.Glob(filepath.Join(xdg, "sockwatch", "check_sockwatch-*.json"))
 	require.NoError(t, err)
 	require.Len(t, files, 1)
+
+	// Two services of one host, as Icinga runs them, share the default
+	// state file whatever their --only and --top: each sees the growth.
+	tree := copyTree(t, fixture(t, "out-of-socket-memory"))
+	env := []string{"HOME=" + home, "XDG_STATE_HOME=" + filepath.Join(home, "shared")}
+	tcp := func() output { return checkAs(t, nobody, env, "--proc-root", tree, "--only", "tcp_mem") }
+	top := func() output { return checkAs(t, nobody, env, "--proc-root", tree, "--top", "1") }
+	require.NotEqual(t, 3, tcp().code)
+	require.NotEqual(t, 3, top().code)
+	setCounter(t, filepath.Join(tree, "net", "netstat"), "TcpExt", "TCPAbortOnMemory", "1850")
+	for _, o := range []output{tcp(), top(), tcp(), top()} {
+		require.Equal(t, 2, o.code, o.all)
+		require.Contains(t, o.first, "tcp_abort_on_memory grew by 8, last ")
+	}
+	files, err = filepath.Glob(filepath.Join(home, "shared", "sockwatch", "check_sockwatch-*.json"))
+	require.NoError(t, err)
+	require.Len(t, files, 1, "one state file for both")
 
 	// A state directory others can write is not used.
 	require.NoError(t, os.Chmod(filepath.Join(xdg, "sockwatch"), 0o777))

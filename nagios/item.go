@@ -33,6 +33,9 @@ type item struct {
 	// is the min line, where the kernel leaves pressure.
 	pressure     sockwatch.Num
 	pressureExit string
+	// underPressure is what the core says of TCP memory pressure: the flag,
+	// else memory above the pressure line; 1 in pressure. Said in lines.
+	underPressure sockwatch.Num
 
 	defWarn, defCrit *Threshold
 	warnText         string // the threshold as given or defaulted, for lines
@@ -95,7 +98,7 @@ func (it *item) evaluate(warn, crit thresholdsFlag) {
 		if it.pressure.Value == 1 {
 			it.state = Warning
 		}
-		it.warnText = "in memory pressure (the kernel's flag in net/protocols"
+		it.warnText = "when in memory pressure (the kernel's flag in net/protocols"
 		if it.pressureExit != "" {
 			it.warnText += "; it leaves pressure at the min line " + it.pressureExit
 		}
@@ -151,8 +154,8 @@ func (it *item) describe() string {
 			}
 			b.WriteByte(')')
 		}
-		if it.pressure.Known {
-			if it.pressure.Value == 1 {
+		if it.underPressure.Known {
+			if it.underPressure.Value == 1 {
 				b.WriteString(", TCP in memory pressure")
 			} else {
 				b.WriteString(", not in memory pressure")
@@ -211,6 +214,8 @@ func (it *item) summary() string {
 		return fmt.Sprintf("%s %s: %s", it.what, it.describe(), it.problem)
 	case it.state == Critical:
 		return fmt.Sprintf("%s %s, critical at %s", it.what, it.describe(), it.critText)
+	case it.state == Warning && it.pressure.Known && strings.HasPrefix(it.warnText, "when "):
+		return fmt.Sprintf("%s %s, warning %s", it.what, it.describe(), it.warnText)
 	case it.state == Warning:
 		return fmt.Sprintf("%s %s, warning at %s", it.what, it.describe(), it.warnText)
 	}
