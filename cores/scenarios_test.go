@@ -55,7 +55,7 @@ var scenarios = []scenario{
 	{name: "orphans-default", tree: quietHost, run: orphansDefault},
 	{name: "orphans-15", flags: []string{"-w", "orphans=15%"}, tree: quietHost, run: orphansWarning},
 	{name: "top", flags: []string{"--top", "10"}, tree: topTree, run: topIntact},
-	{name: "orphan-drill", tree: hostProc, run: orphanDrill, only: coreIcinga2},
+	{name: "drills", flags: []string{"--hold", drillHold.String()}, tree: hostProc, run: liveDrills, only: coreIcinga2},
 }
 
 // Scenario 1: TCPAbortOnMemory grows once and then stays. The core retries
@@ -208,22 +208,36 @@ func topIntact(t *testing.T, s *service) {
 	require.Contains(t, gotLong, `unix path "/srv/it's \"quoted\" a=1;b=2 ¦ x": 1 socket`)
 }
 
-// Scenario 4, live: the orphan drill. With tcp_max_orphans lowered to 2000
-// for a few seconds, a drill namespace floods past it and the kernel kills
-// orphans (TCPAbortOnMemory, counted in the drill's namespace). The host's
-// check, its proc root left at the default, reaches HARD CRITICAL and
-// pages; with the limit restored, the orphans are OK again but the service
-// stays CRITICAL, held by TCPAbortOnMemory's growth, summed host-wide.
-func orphanDrill(t *testing.T, s *service) {
-	const limit = 2000
+// Scenario 4, live: the orphan drill, then the container orphan drill,
+// through the host's check, its proc root left at the default. Each lowers
+// tcp_max_orphans for a few seconds (under flock /tmp/sockwatch-global.lock,
+// restored whatever happens) and has the kernel kill orphans in a drill
+// namespace of its own, a container: TCPAbortOnMemory grows there, not in
+// the host's namespace, and the check sums it over every namespace.
+func liveDrills(t *testing.T, s *service) {
 	base := s.h.waitFor(t, 0, firstWait, "the first check of this host, OK", isState("OK"))
+	recovered := orphanDrill(t, s, base)
+	containerOrphanDrill(t, s, recovered)
+	requirePages(t, s, "PROBLEM CRITICAL HARD SOCKWATCH CRITICAL - ", "RECOVERY OK HARD SOCKWATCH OK - ",
+		"PROBLEM CRITICAL HARD SOCKWATCH CRITICAL - tcp_abort_on_memory grew by ")
+}
+
+// drillHold is the --hold of the drills' service: the first drill's
+// growth must have passed for the second to start from OK.
+const drillHold = 10 * time.Second
+
+// orphanDrill: with tcp_max_orphans at 2000, the drill floods past it.
+// The orphans take the service to HARD CRITICAL and page; the kernel kills
+// orphans; with the limit restored the orphans are OK again but the
+// service stays CRITICAL, held by TCPAbortOnMemory's growth, and recovers
+// once --hold has passed. It returns the index of the recovery.
+func orphanDrill(t *testing.T, s *service, base int) int {
+	t.Helper()
+	const limit = 2000
 	n := drilltest.Start(t, "drill-orphans", "drill-orphans")
+	defer n.Stop()
 	port := n.DoInt("tcp-listen hold 2048")
-	// A namespace the check has read before, as a long-running container's.
-	started := time.Now()
-	base = s.h.waitFor(t, base+1, hardWait, "a check that read the drill's namespace", func(r result) bool {
-		return r.At.After(started)
-	})
+	base = waitNamespaceRead(t, s, base)
 	restore := drilltest.LowerGlobal(t, 30*time.Second, []string{"net/ipv4/tcp_max_orphans"}, []string{fmt.Sprint(limit)})
 	n.Do("orphans %d %d 4096", port, limit+200)
 	hard := requireHardProblem(t, s, base, "CRITICAL")
@@ -240,11 +254,47 @@ func orphanDrill(t *testing.T, s *service) {
 	later := s.h.waitFor(t, counted+1, hardWait, "a check after the limit was restored", func(r result) bool {
 		return strings.Contains(r.Output, "\norphans: OK ")
 	})
-	for _, r := range s.h.Results()[hard : later+1] {
+	require.Contains(t, s.h.Results()[later].Output, "SOCKWATCH CRITICAL - tcp_abort_on_memory grew by ")
+	rec := s.h.waitFor(t, later, drillHold+hardWait, "the recovery after --hold", isState("OK"))
+	for _, r := range s.h.Results()[hard:rec] {
 		require.Equal(t, "CRITICAL HARD", r.State+" "+r.Type, "held CRITICAL:\n%s", describe(s.h.Results()))
 	}
-	require.Contains(t, s.h.Results()[later].Output, "SOCKWATCH CRITICAL - tcp_abort_on_memory grew by ")
-	requirePages(t, s, "PROBLEM CRITICAL HARD SOCKWATCH CRITICAL - ")
+	require.Equal(t, "HARD", s.h.Results()[rec].Type)
+	return rec
+}
+
+// containerOrphanDrill: a container's orphans are killed under
+// tcp_max_orphans at 300, restored as soon as the kernel has killed some,
+// so that only TCPAbortOnMemory, counted in the container's namespace,
+// takes the host's service through its retries to HARD CRITICAL.
+func containerOrphanDrill(t *testing.T, s *service, base int) {
+	t.Helper()
+	const limit = 300
+	n := drilltest.Start(t, "container", "container")
+	port := n.DoInt("tcp-listen hold 2048")
+	base = waitNamespaceRead(t, s, base)
+	before := n.Netstat()["TcpExt.TCPAbortOnMemory"]
+	restore := drilltest.LowerGlobal(t, 30*time.Second, []string{"net/ipv4/tcp_max_orphans"}, []string{fmt.Sprint(limit)})
+	n.Do("orphans %d %d 4096", port, 2*limit)
+	for deadline := time.Now().Add(10 * time.Second); n.Netstat()["TcpExt.TCPAbortOnMemory"] == before; time.Sleep(20 * time.Millisecond) {
+		require.True(t, time.Now().Before(deadline), "the kernel killed no orphan past tcp_max_orphans %d", limit)
+	}
+	restore()
+	hard := requireHardProblem(t, s, base, "CRITICAL")
+	out := s.h.Results()[hard].Output
+	require.Contains(t, out, "SOCKWATCH CRITICAL - tcp_abort_on_memory grew by ")
+	require.Contains(t, out, "\norphans: OK ", "the limit is back: the counter alone is CRITICAL")
+}
+
+// waitNamespaceRead waits for a check that started after a drill's
+// namespace: the check has read it before its load, as a long-running
+// container's. It returns the index of that result.
+func waitNamespaceRead(t *testing.T, s *service, from int) int {
+	t.Helper()
+	started := time.Now()
+	return s.h.waitFor(t, from+1, hardWait, "a check that read the drill's namespace", func(r result) bool {
+		return r.At.After(started)
+	})
 }
 
 // requireHardProblem waits for the service to reach HARD state after

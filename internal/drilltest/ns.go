@@ -77,17 +77,18 @@ func Start(t *testing.T, name, argv0 string, children ...string) *NS {
 	require.NoError(t, cmd.Start(), "cannot create the drill's network, PID and mount namespaces")
 	n := &NS{t: t, cmd: cmd, in: in, out: bufio.NewReader(stdout), Pid: cmd.Process.Pid, Dir: dir}
 	n.Root = fmt.Sprintf("/proc/%d/root/proc", n.Pid)
-	t.Cleanup(n.stop)
+	t.Cleanup(n.Stop)
 	line, err := n.out.ReadString('\n')
 	require.NoError(t, err, "the drill's namespace holder did not start (see its stderr above)")
 	require.Equal(t, "ready\n", line)
 	return n
 }
 
-// stop kills the holder, PID 1 of the drill's PID namespace: the kernel
+// Stop kills the holder, PID 1 of the drill's PID namespace: the kernel
 // kills every other process in it, and the network namespace and its
-// sockets go with the last of them.
-func (n *NS) stop() {
+// sockets go with the last of them. The test's end calls it too; a second
+// call does nothing.
+func (n *NS) Stop() {
 	n.in.Close()
 	n.cmd.Process.Kill()
 	n.cmd.Wait()
