@@ -40,6 +40,7 @@ type service struct {
 	name  string // unique across cores: core-scenario
 	tree  string
 	flags []string // the check's flags as the core passes them
+	bin   string   // the check the core runs: the test's build, copied
 	h     *history
 	// checks lists the processes of this service's check running now.
 	checks func() []string
@@ -50,11 +51,12 @@ type service struct {
 // every core at once.
 func TestCores(t *testing.T) {
 	require.Zero(t, os.Geteuid(), "the cores tests need root: they create namespaces and mount in them")
-	bin := testenv.Build(t, "./cmd/check_sockwatch")
+	// The cores' plugin directory: the check, copied from the build once
+	// (every core and the runs by hand use this copy), and check_nrpe.
 	plugins := publicDir(t, filepath.Join(t.TempDir(), "plugins"), 0o755)
-	copyFile(t, bin, filepath.Join(plugins, "check_sockwatch"), 0o755)
-	require.NoError(t, os.Symlink(filepath.Join(nrpePluginDir, "check_nrpe"), filepath.Join(plugins, "check_nrpe")))
 	check := filepath.Join(plugins, "check_sockwatch")
+	copyFile(t, testenv.Build(t, "./cmd/check_sockwatch"), check, 0o755)
+	require.NoError(t, os.Symlink(filepath.Join(nrpePluginDir, "check_nrpe"), filepath.Join(plugins, "check_nrpe")))
 
 	var icinga []*service
 	var nagios []nagiosService
@@ -65,7 +67,7 @@ func TestCores(t *testing.T) {
 			if sc.only != "" && core != sc.only {
 				continue
 			}
-			s := &service{core: core, name: core + "-" + sc.name, tree: sc.tree(t), flags: sc.flags, h: &history{}}
+			s := &service{core: core, name: core + "-" + sc.name, tree: sc.tree(t), flags: sc.flags, bin: check, h: &history{}}
 			if core == coreNRPE && sc.nrpeShipped {
 				s.flags = nil
 			}
@@ -74,7 +76,7 @@ func TestCores(t *testing.T) {
 				// One daemon each, on an address of its own: its /proc is
 				// the service's tree.
 				addr := fmt.Sprintf("127.0.0.%d", i+2)
-				startNRPE(t, netns, addr, bin, s, sc.nrpeCaps)
+				startNRPE(t, netns, addr, check, s, sc.nrpeCaps)
 				command := "check_nrpe_sockwatch" // the shipped one
 				if len(s.flags) > 0 {
 					command = "check_nrpe_command!" + s.name

@@ -47,6 +47,7 @@ func startNRPE(t *testing.T, netns int, addr, bin string, s *service, caps strin
 	plugins := publicDir(t, filepath.Join(dir, "plugins"), 0o755)
 	check := filepath.Join(plugins, "check_sockwatch")
 	copyFile(t, bin, check, 0o755)
+	s.bin = check
 	if caps != "" {
 		out, err := exec.Command("setcap", caps, check).CombinedOutput()
 		require.NoError(t, err, "setcap (Debian: libcap2-bin): %s", out)

@@ -193,7 +193,7 @@ func topIntact(t *testing.T, s *service) {
 	}
 	var want string
 	for range 2 {
-		want = runCheck(t, cred, "--proc-root", s.tree, "--state-file", state, "--top", "10")
+		want = runCheck(t, s.bin, cred, "--proc-root", s.tree, "--state-file", state, "--top", "10")
 	}
 	require.Greater(t, len(want), 1024, "the check's output is longer than 1 KiB")
 	first, rest, _ := strings.Cut(want, "\n")
@@ -442,11 +442,10 @@ func topTree(t *testing.T) string {
 	return root
 }
 
-// runCheck runs the check by hand, as cred (nil: as the test), and returns
-// what it printed.
-func runCheck(t *testing.T, cred *syscall.Credential, args ...string) string {
+// runCheck runs the check bin by hand, as cred (nil: as the test), and
+// returns what it printed.
+func runCheck(t *testing.T, bin string, cred *syscall.Credential, args ...string) string {
 	t.Helper()
-	bin := testenv.Build(t, "./cmd/check_sockwatch")
 	if cred != nil {
 		bin = testenv.PublicCopy(t, bin)
 	}
