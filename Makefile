@@ -32,10 +32,12 @@ fuzz:
 	done
 
 # Go benchmarks, then the owner scan against ss and lsof on a 110,000-socket
-# load (root; about two minutes).
+# load (root; about two minutes), then the check against ss -s on a host with
+# 1,000 processes (root).
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	sh bench/owners.sh
+	$(GO) run ./bench/checkcost
 
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

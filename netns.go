@@ -37,7 +37,7 @@ type NetNS struct {
 	// PIDs are the processes seen in the namespace, in ascending order.
 	PIDs []int
 	// Key names the namespace where Inode cannot: "ns" and the inode, or
-	// "sockstat" and the inode proc gives the namespace's sockstat, which
+	// "sockstat" and the inode proc gives the namespace's net/sockstat, which
 	// any user may look at and which stays the same while the namespace
 	// lives. What Inode is, when it is known, decides.
 	Key string
@@ -86,9 +86,13 @@ var nsLinkPrefix = []byte("net:[")
 // that moved itself alone into another namespace is not seen.
 //
 // Processes are grouped by the inode of their net/sockstat, which proc
-// numbers once per namespace and which, unlike the ns/net link, any user
+// numbers once per namespace (PROC/PID/net itself is numbered per process)
+// and which, unlike the ns/net link, any user
 // may look at: an agent that is not root still finds, and reads, every
-// namespace, though it may not name them (see NetNS.Inode).
+// namespace, though it may not name them (see NetNS.Inode). Looking at
+// every process is most of the cost on a busy host (a few microseconds
+// each, proc not caching the lookup): spreading it over goroutines did not
+// make it faster.
 //
 // host, when not nil, is a snapshot just taken by the same Reader: its
 // namespace is not read again but takes the snapshot's figures, and is
@@ -114,22 +118,19 @@ func (r *Reader) Namespaces(host *Snapshot) (*NetNSScan, error) {
 	scan := &NetNSScan{}
 	members := make(map[uint64][]int)
 	var order []uint64
-	for _, pid := range pids {
-		var st syscall.Stat_t
-		err := stat(filepath.Join(r.Root, strconv.Itoa(pid), "net", "sockstat"), &st)
-		switch {
-		case err == nil:
-		case vanished(err):
+	for i, ino := range netDirInodes(r.Root, pids) {
+		switch ino {
+		case inoVanished:
 			// Gone, or a zombie, which has no namespaces left.
 			continue
-		default:
+		case inoUnreadable:
 			scan.Unreadable++
 			continue
 		}
-		if members[st.Ino] == nil {
-			order = append(order, st.Ino)
+		if members[ino] == nil {
+			order = append(order, ino)
 		}
-		members[st.Ino] = append(members[st.Ino], pid)
+		members[ino] = append(members[ino], pids[i])
 	}
 
 	var hostIno uint64
@@ -172,6 +173,30 @@ func (r *Reader) Namespaces(host *Snapshot) (*NetNSScan, error) {
 	return scan, nil
 }
 
+// Markers of netDirInodes for the processes not to group.
+const (
+	inoVanished   = 0
+	inoUnreadable = ^uint64(0)
+)
+
+// netDirInodes is the inode of PROC/PID/net/sockstat for each of pids, in
+// order: inoVanished for a process that is gone (or a zombie, which has no
+// namespaces left), inoUnreadable for one that may not be looked at.
+func netDirInodes(root string, pids []int) []uint64 {
+	inos := make([]uint64, len(pids))
+	for i, pid := range pids {
+		var st syscall.Stat_t
+		err := stat(filepath.Join(root, strconv.Itoa(pid), "net", "sockstat"), &st)
+		switch {
+		case err == nil && st.Ino != inoVanished && st.Ino != inoUnreadable:
+			inos[i] = st.Ino
+		case err == nil, !vanished(err):
+			inos[i] = inoUnreadable
+		}
+	}
+	return inos
+}
+
 // otherTCP is the TCP sockets (TCP, TCP6, MPTCP) of the namespaces of scan
 // but the host's: unknown when a process or a namespace could not be read.
 func otherTCP(scan *NetNSScan) Num {
@@ -200,11 +225,13 @@ func (r *Reader) readNetNS(pid int) (NetNS, error) {
 	if err != nil {
 		return ns, err
 	}
-	ns.Sockstat, ns.Errors, err = r.readSockstat(&r.fr, ns.NetDir)
-	if err != nil {
-		return ns, err
+	if !r.NamespaceCountersOnly || r.kernel.Before(4, 16) {
+		ns.Sockstat, ns.Errors, err = r.readSockstat(&r.fr, ns.NetDir)
+		if err != nil {
+			return ns, err
+		}
+		ns.Sockstat = perNamespace(ns.Sockstat)
 	}
-	ns.Sockstat = perNamespace(ns.Sockstat)
 	if !r.SkipCounters {
 		var errs []error
 		ns.Counters, errs = readCounters(&r.fr, ns.NetDir)

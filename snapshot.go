@@ -20,6 +20,13 @@ type Reader struct {
 	// unknown, in Read and Namespaces: for a caller that does not report
 	// them, they are half the kernel's cost of a read.
 	SkipCounters bool
+	// NamespaceCountersOnly makes Namespaces read only the counters of the
+	// namespaces other than the snapshot's (netstat, snmp, snmp6), leaving
+	// their Sockstat unknown: for a caller that only sums the counters, it
+	// halves the kernel's cost of each. On kernels before 4.16 their
+	// sockstat is read all the same: the host's numothersock takes their TCP
+	// sockets off.
+	NamespaceCountersOnly bool
 
 	fr       fileReader // for Namespaces: many processes, nothing kept open
 	host     fileReader // for Read: the same files every time

@@ -42,6 +42,7 @@ func (c *Config) selected(metric string) bool {
 // Check reads the proc root once and evaluates every selected metric.
 func Check(cfg *Config) *Result {
 	reader := sockwatch.NewReader(cfg.ProcRoot)
+	reader.NamespaceCountersOnly = !cfg.Namespaces
 	snap, err := reader.Read()
 	if err != nil {
 		return &Result{State: Unknown, Summary: "cannot read socket statistics: " + err.Error()}

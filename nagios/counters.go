@@ -107,7 +107,7 @@ func (c *checker) counters() {
 		// namespace has the counter has it in the others too, and
 		// those that lack it could not be read.
 		if host := c.snap.Counters.Events()[e]; host.Known && u.Unread[e] > 0 {
-			c.notes = append(c.notes, fmt.Sprintf("%s: %s could not be read: their events are not counted",
+			c.notes = append(c.notes, fmt.Sprintf("%s: not counted in %s whose counters could not be read",
 				spec.label(), plural(int64(u.Unread[e]), "network namespace")))
 		}
 	}

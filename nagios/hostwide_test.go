@@ -68,7 +68,7 @@ func TestHostWideCounters(t *testing.T) {
 	require.NoError(t, os.RemoveAll(filepath.Join(root, "901")))
 	o = check(t, "--proc-root", root, "--state-file", state, "--only", "orphans", "-v")
 	require.Contains(t, perfItems(o.perf), "tcp_abort_on_memory=49c", o.all)
-	require.Contains(t, o.all, "\ncounters: host-wide, summed over 5 network namespaces; 2 gone since the last run\n")
+	require.Contains(t, o.all, "\ncounters: host-wide, summed over 6 network namespaces; 2 gone since the last run\n")
 
 	// -vv lists each namespace's counters.
 	o = check(t, "--proc-root", root, "--state-file", state, "--only", "orphans", "-vv")

@@ -72,7 +72,9 @@ func TestNamespacesFixture(t *testing.T) {
 	require.NotContains(t, o.all, "evaluated besides the host's")
 	// Every namespace is still read for the host-wide counters: what could
 	// not be read is said.
-	require.Contains(t, o.all, "\nnamespaces: "+filepath.Join(root, "600", "net", "sockstat")+`:1: sockets used: "x" is not a count`)
+	require.Contains(t, o.all, "\nnamespaces: "+filepath.Join(root, "400", "ns", "net")+`: "mnt:[4026531841]" is not a network namespace link`)
+	require.Contains(t, o.all, "\ntcp_abort_on_memory: not counted in 1 network namespace whose counters could not be read\n",
+		"600's namespace has no netstat")
 	require.Contains(t, perfItems(o.perf), "tcp_abort_on_memory=7c", "the container's aborts are the host's too")
 }
 

@@ -74,6 +74,9 @@ func (s *Sockwatch) Init() error {
 	s.reader = core.NewReader(root)
 	// With counters off, netstat, snmp and snmp6 are not read at all.
 	s.reader.SkipCounters = !s.Counters
+	// Without the per-namespace series, the namespaces are read for the
+	// host-wide counters alone.
+	s.reader.NamespaceCountersOnly = !s.Namespaces
 	return nil
 }
 
