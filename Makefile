@@ -57,7 +57,9 @@ e2e: deps
 	$(GO) test -count=1 -tags e2e -v ./e2e/
 
 # Icinga 2, Nagios 4 and NRPE from Debian's packages schedule the check and
-# page (issue 13): root, private namespaces, under two minutes.
+# page (issue 13): root, private namespaces, about a minute. Its live drills
+# lower tcp_max_orphans for seconds: where other drills may run at the same
+# time, run it under `flock /tmp/sockwatch-global.lock`.
 cores: deps
 	$(GO) test -count=1 -tags cores -parallel 64 -v ./cores/
 
