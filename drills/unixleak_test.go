@@ -26,7 +26,7 @@ func TestUnixSocketLeak(t *testing.T) {
 	n := startNS(t, "php-fpm", "php-fpm: pool www", "mysqld")
 	sock := filepath.Join(n.Dir, "mysqld.sock")
 	n.Do("spawn mysqld %s %s", drilltest.RoleUnix, sock)
-	args := []string{"--only", "numothersock", "--top", "5",
+	args := []string{"--only", "numothersock", "--top", "5", "--state-file", filepath.Join(n.Dir, "check.state"),
 		"-w", fmt.Sprintf("numothersock=%d", warn), "-c", fmt.Sprintf("numothersock=%d", crit)}
 	worker := regexp.MustCompile(`php-fpm \(root\): (\d+) sockets? \((\d+) unix`)
 	path := regexp.MustCompile(`unix path ` + regexp.QuoteMeta(sock) + `: (\d+) sockets?`)
