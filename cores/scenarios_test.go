@@ -192,9 +192,11 @@ func topIntact(t *testing.T, s *service) {
 		require.NoError(t, os.Chown(filepath.Dir(state), int(cred.Uid), int(cred.Gid)))
 	}
 	var want string
+	var code int
 	for range 2 {
-		want = runCheck(t, s.bin, cred, "--proc-root", s.tree, "--state-file", state, "--top", "10")
+		want, code = runCheck(t, s.bin, cred, "--proc-root", s.tree, "--state-file", state, "--top", "10")
 	}
+	require.Equal(t, stateName(code), got.State, "the exit code arrived")
 	require.Greater(t, len(want), 1024, "the check's output is longer than 1 KiB")
 	first, rest, _ := strings.Cut(want, "\n")
 	summary, perf, _ := strings.Cut(first, " | ")
@@ -443,8 +445,8 @@ func topTree(t *testing.T) string {
 }
 
 // runCheck runs the check bin by hand, as cred (nil: as the test), and
-// returns what it printed.
-func runCheck(t *testing.T, bin string, cred *syscall.Credential, args ...string) string {
+// returns what it printed and its exit code.
+func runCheck(t *testing.T, bin string, cred *syscall.Credential, args ...string) (string, int) {
 	t.Helper()
 	if cred != nil {
 		bin = testenv.PublicCopy(t, bin)
@@ -452,9 +454,9 @@ func runCheck(t *testing.T, bin string, cred *syscall.Credential, args ...string
 	cmd := exec.Command(bin, args...)
 	cmd.Env = []string{}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
-	out, stderr, _ := testenv.Run(t, cmd)
+	out, stderr, code := testenv.Run(t, cmd)
 	require.Empty(t, stderr)
-	return out
+	return out, code
 }
 
 // nagiosUser is the user NRPE runs its commands as, and its credential.
