@@ -153,5 +153,8 @@ func FuzzProtocols(f *testing.F) {
 		if s.MPTCPInUse.Value < 0 || (s.MPTCPInUse.Known && !bytes.Contains(data, []byte("MPTCP"))) {
 			t.Fatalf("bad MPTCP count %+v", s.MPTCPInUse)
 		}
+		if p := s.TCPPressure; p.Value < 0 || p.Value > 1 || (p.Known && !bytes.Contains(data, []byte("press"))) {
+			t.Fatalf("bad TCP pressure flag %+v", p)
+		}
 	})
 }

@@ -161,6 +161,10 @@ func FuzzPerfdata(f *testing.F) {
 
 func FuzzStateFile(f *testing.F) {
 	f.Add([]byte(`{"version":1,"proc_root":"/proc","only":"","saved":"2024-01-02T03:04:05Z","counters":{"tcp_abort_on_memory":3}}`))
+	f.Add([]byte(`{"version":2,"proc_root":"/proc","saved":"2024-01-02T03:04:05Z","counters":{"failcnt_numothersock_101":3},` +
+		`"namespaces":{"ns4026531840/tcp_abort_on_memory":3},"totals":{"tcp_abort_on_memory":3},` +
+		`"growth":{"tcp_abort_on_memory":{"by":2,"first":"2024-01-02T03:04:05Z","last":"2024-01-02T03:04:05Z"}},` +
+		`"runs":{"only= top=0":"2024-01-02T03:04:05Z"}}`))
 	f.Add([]byte(`{"version": 99}`))
 	f.Add([]byte(`{"version":1,"counters":{"x":-9223372036854775808}}`))
 	f.Add([]byte(`{"counters":{"x":1e400}}`))
@@ -174,9 +178,16 @@ func FuzzStateFile(f *testing.F) {
 			}
 			return
 		}
-		for k, v := range d.Counters {
-			if v < 0 {
-				t.Fatalf("counter %q = %d kept", k, v)
+		for _, m := range []map[string]int64{d.Counters, d.Namespaces, d.Totals} {
+			for k, v := range m {
+				if v < 0 {
+					t.Fatalf("counter %q = %d kept", k, v)
+				}
+			}
+		}
+		for k, g := range d.Growth {
+			if g == nil || g.By <= 0 {
+				t.Fatalf("growth %q = %+v kept", k, g)
 			}
 		}
 		if len(data) > maxStateSize || !bytes.Contains(data, []byte("{")) && !bytes.Equal(bytes.TrimSpace(data), []byte("null")) {

@@ -91,6 +91,7 @@ func TestCheckAndPluginAgree(t *testing.T) {
 			first, _, _ := strings.Cut(out, "\n")
 			_, perf, _ := strings.Cut(first, " | ")
 
+			require.Contains(t, fields, "tcp_inuse", "the plugin sends what it could read")
 			for _, f := range []struct {
 				field, label string
 				want         *int64
