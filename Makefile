@@ -5,22 +5,25 @@ PREFIX  ?= /usr
 DESTDIR ?=
 BIN     := bin
 VERSION ?= 0.1.0
+# Extra go build flags and linker flags (`make package` sets them).
+GOBUILDFLAGS ?=
+LDFLAGS ?=
 # Fuzz targets, each run briefly by `make test` (package:target).
 FUZZ    := .:FuzzSockstat .:FuzzLimits .:FuzzNetstat .:FuzzSnmp6 .:FuzzBeancounters .:FuzzProtocols .:FuzzUnixPaths .:FuzzNetNSLink .:FuzzMemoryStat .:FuzzDNSInodes .:FuzzPasswd .:FuzzSocketInode .:FuzzDiagReply ./nagios:FuzzRange ./nagios:FuzzThreshold ./nagios:FuzzParseArgs ./nagios:FuzzPerfdata ./nagios:FuzzStateFile
 FUZZTIME ?= 5s
 
-.PHONY: all build test fuzz bench lint run deps clean drill e2e cores
+.PHONY: all build test fuzz bench lint readme-lint run deps clean drill e2e cores
 
 all: build
 
 build:
 	@mkdir -p $(BIN)
-	$(GO) build -ldflags "-X github.com/sockwatch/sockwatch/nagios.version=$(VERSION)" -o $(BIN)/ ./cmd/...
+	$(GO) build $(GOBUILDFLAGS) -ldflags "$(LDFLAGS) -X github.com/sockwatch/sockwatch/nagios.version=$(VERSION)" -o $(BIN)/ ./cmd/...
 
 deps:
 	sh scripts/deps.sh
 
-test: deps lint
+test: deps lint readme-lint
 	$(GO) test -count=1 ./...
 	@$(MAKE) --no-print-directory fuzz
 
@@ -38,6 +41,11 @@ bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	sh bench/owners.sh
 	$(GO) run ./bench/checkcost
+
+# Telegraf's own linter of plugin READMEs, of the release we build against.
+README_LINTER := $(GO) run github.com/influxdata/telegraf/tools/readme_linter@v1.39.3
+readme-lint:
+	$(README_LINTER) plugins/inputs/sockwatch/README.md
 
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -75,15 +83,17 @@ clean:
 .PHONY: install package
 
 SHARE        = $(DESTDIR)$(PREFIX)/share/sockwatch
+MAN1         = $(DESTDIR)$(PREFIX)/share/man/man1
 NAGIOS_CONFS := icinga2 nagios4 nrpe
 NFPM_VERSION := v2.45.2
 NFPM         ?= $(GO) run github.com/goreleaser/nfpm/v2/cmd/nfpm@$(NFPM_VERSION)
 DIST         := $(BIN)/package
 
 install: build
-	install -d $(DESTDIR)$(PREFIX)/lib/nagios/plugins $(DESTDIR)$(PREFIX)/bin $(SHARE)/dashboards
+	install -d $(DESTDIR)$(PREFIX)/lib/nagios/plugins $(DESTDIR)$(PREFIX)/bin $(SHARE)/dashboards $(MAN1)
 	install -m 0755 $(BIN)/check_sockwatch $(DESTDIR)$(PREFIX)/lib/nagios/plugins/
 	install -m 0755 $(BIN)/telegraf-sockwatch $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 packaging/man/*.1 $(MAN1)/
 	install -m 0644 plugins/inputs/sockwatch/sample.conf $(SHARE)/sockwatch.conf
 	install -m 0644 packaging/telegraf-execd.conf $(SHARE)/
 	install -m 0644 plugins/inputs/sockwatch/dashboards/*.json plugins/inputs/sockwatch/dashboards/*.influxql $(SHARE)/dashboards/
@@ -93,10 +103,29 @@ install: build
 		find nagios/$$d -maxdepth 1 -type f ! -name '*.go' -exec install -m 0644 {} $(SHARE)/$$d/ \; ; \
 	done
 
+# The packages' binaries are position independent (Debian's hardening
+# default) and stripped; their man pages and changelog are compressed, and
+# each package gets a copyright file listing the Go modules its binary
+# contains (read from the binary). MAINTAINER is the packages' contact
+# (name <email>): by default the author of the last commit.
+MAINTAINER ?= $(shell git log -1 --format='%an <%ae>' 2>/dev/null)
+PACKAGES     := check-sockwatch:check_sockwatch telegraf-sockwatch:telegraf-sockwatch
+
 package:
+	@case "$(MAINTAINER)" in *?' <'?*@?*'>') ;; *) echo "MAINTAINER='$(MAINTAINER)': want 'Name <email>'"; exit 1;; esac
+	@head -1 packaging/changelog | grep -qF '($(VERSION))' || { echo "packaging/changelog has no entry for $(VERSION) on top"; exit 1; }
 	rm -rf $(DIST)
-	CGO_ENABLED=0 $(MAKE) --no-print-directory install BIN=$(DIST)/bin DESTDIR=$(CURDIR)/$(DIST)/stage PREFIX=/usr
+	CGO_ENABLED=0 $(MAKE) --no-print-directory install BIN=$(DIST)/bin DESTDIR=$(CURDIR)/$(DIST)/stage PREFIX=/usr \
+		GOBUILDFLAGS="-buildmode=pie -trimpath" LDFLAGS="-s -w"
+	gzip -9n $(DIST)/stage/usr/share/man/man1/*.1
+	@set -e; for pb in $(PACKAGES); do \
+		p=$${pb%%:*}; b=$${pb##*:}; doc=$(DIST)/stage/usr/share/doc/$$p; \
+		install -d $$doc; \
+		sed -e "1s/^sockwatch /$$p /" -e "s|@MAINTAINER@|$(MAINTAINER)|" packaging/changelog | gzip -9n >$$doc/changelog.gz; \
+		{ sed -e "s|@PACKAGE@|$$p|" -e "s|@MAINTAINER@|$(MAINTAINER)|" packaging/copyright.in; \
+		  $(GO) version -m $(DIST)/bin/$$b | awk '$$1 == "dep" { print "  " $$2 " " $$3 }'; } >$$doc/copyright; \
+	done
 	@set -e; for p in check telegraf; do \
-		STAGE=$(CURDIR)/$(DIST)/stage VERSION=$(VERSION) ARCH=$$($(GO) env GOARCH) \
+		STAGE=$(CURDIR)/$(DIST)/stage VERSION=$(VERSION) ARCH=$$($(GO) env GOARCH) MAINTAINER="$(MAINTAINER)" \
 			$(NFPM) package --config packaging/nfpm-$$p.yaml --packager deb --target $(DIST)/; \
 	done

@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	github.com/google/go-cmp v0.7.0
+	github.com/influxdata/flux v0.65.1
 	github.com/influxdata/telegraf v1.39.3
 	github.com/influxdata/toml v0.0.0-20251106153700-c381e153d076
 	github.com/prometheus/procfs v0.23.0
@@ -46,6 +47,7 @@ require (
 	github.com/gobwas/glob v0.2.3 // indirect
 	github.com/golang-jwt/jwt/v5 v5.3.1 // indirect
 	github.com/google/cel-go v0.30.0 // indirect
+	github.com/google/flatbuffers v25.12.19+incompatible // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/gosnmp/gosnmp v1.44.0 // indirect
 	github.com/jedib0t/go-pretty/v6 v6.8.3 // indirect

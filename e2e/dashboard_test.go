@@ -115,6 +115,36 @@ var wants = map[string]want{
 			require.GreaterOrEqual(t, row["processes"], 1.0)
 		},
 	},
+	"Socket memory by cgroup/A": {
+		columns: []string{"time", "sock_own"},
+		tags:    []string{"cgroup", "host"}, host: fixtureHost,
+		held: func(t *testing.T, h heldSockets, r queryResult) {
+			// testdata/cgroup-v2: nginx.service holds 1 MiB of its own.
+			row := lastRow(t, r, map[string]string{"host": fixtureHost, "cgroup": "/system.slice/nginx.service"})
+			require.Equal(t, 1048576.0, row["sock_own"])
+		},
+	},
+	"Kernel socket events, all namespaces/A": {
+		columns: []string{"time", "aborts_on_memory", "memory_pressure_entries", "time_wait_overflows"},
+		tags:    []string{"host"}, host: e2eHost,
+	},
+	"numothersock by network namespace/A": {
+		columns: []string{"time", "numothersock"},
+		tags:    []string{"host", "netns", "process_name"}, host: e2eHost,
+		held: func(t *testing.T, h heldSockets, r queryResult) {
+			// The test's own namespace is among them, with the sockets the
+			// test holds (UNIX, UDP, raw, netlink: all non-TCP).
+			row := lastRow(t, r, map[string]string{"host": e2eHost, "netns": ownNetns(t)})
+			require.GreaterOrEqual(t, row["numothersock"], float64(h.unix+3))
+		},
+	},
+	"TIME_WAIT by network namespace/A": {
+		columns: []string{"time", "time_wait"},
+		tags:    []string{"host", "netns", "process_name"}, host: e2eHost,
+		held: func(t *testing.T, h heldSockets, r queryResult) {
+			lastRow(t, r, map[string]string{"host": e2eHost, "netns": ownNetns(t)})
+		},
+	},
 	"Top UNIX socket paths/A": {
 		columns: []string{"time", "sockets"},
 		tags:    []string{"host", "path"}, host: e2eHost,
@@ -149,6 +179,17 @@ func lastRow(t *testing.T, r queryResult, tags map[string]string) map[string]any
 	}
 	t.Fatalf("no series tagged %v among %v", tags, got)
 	return nil
+}
+
+// ownNetns is the inode of the test's network namespace, where it holds its
+// sockets: the netns tag of that namespace's series.
+func ownNetns(t *testing.T) string {
+	t.Helper()
+	link, err := os.Readlink("/proc/self/ns/net")
+	require.NoError(t, err)
+	inode := strings.TrimSuffix(strings.TrimPrefix(link, "net:["), "]")
+	require.NotEqual(t, link, inode, "ns/net link %q", link)
+	return inode
 }
 
 // processName is the test process's name as the kernel reports it, the

@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -68,6 +69,8 @@ func TestMakeInstall(t *testing.T) {
 	require.Equal(t, []string{
 		"bin/telegraf-sockwatch",
 		"lib/nagios/plugins/check_sockwatch",
+		"share/man/man1/check_sockwatch.1",
+		"share/man/man1/telegraf-sockwatch.1",
 		"share/sockwatch/dashboards/grafana-influxql.json",
 		"share/sockwatch/dashboards/influxdb2-template.json",
 		"share/sockwatch/dashboards/queries.influxql",
@@ -82,12 +85,53 @@ func TestMakeInstall(t *testing.T) {
 	requirePluginRuns(t, filepath.Join(root, "bin/telegraf-sockwatch"), filepath.Join(root, "share/sockwatch/sockwatch.conf"))
 }
 
-// TestDebianPackages builds the packages with `make package`, installs each
-// with dpkg, runs the installed binary from its installed path, and removes
-// the package again.
+// lintianWarnings are the warnings lintian may still give on the packages,
+// each with the reason it is not fixed. Errors are not allowed at all.
+var lintianWarnings = map[string]string{
+	// Go links a position-independent executable (built so, as Debian's
+	// hardening asks) that needs no shared library: the Go runtime makes
+	// its system calls itself, so the binary has an interpreter and no
+	// DT_NEEDED entry, which lintian takes for a shared library that
+	// forgot its libc. Without -buildmode=pie it would be the error
+	// statically-linked-binary instead, which lintian waives only for
+	// packages whose source build-depends on golang-go.
+	"shared-library-lacks-prerequisites": "Go PIE without cgo",
+}
+
+// requireLintianClean runs lintian on deb and requires no error and no
+// warning but those of lintianWarnings.
+func requireLintianClean(t *testing.T, deb string) {
+	t.Helper()
+	out, err := exec.Command("lintian", "--pedantic", "--display-info", deb).CombinedOutput()
+	t.Logf("lintian %s:\n%s", filepath.Base(deb), out)
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		t.Fatalf("lintian: %v", err)
+	}
+	tag := regexp.MustCompile(`^([EW]): \S+: (\S+)`)
+	for line := range strings.Lines(string(out)) {
+		m := tag.FindStringSubmatch(line)
+		switch {
+		case m == nil:
+		case m[1] == "E":
+			t.Errorf("lintian error: %s", line)
+		case lintianWarnings[m[2]] == "":
+			t.Errorf("lintian warning with no reason in lintianWarnings: %s", line)
+		}
+	}
+}
+
+// TestDebianPackages builds the packages with `make package`, checks them
+// with lintian, installs each with dpkg, runs the installed binary from its
+// installed path, and removes the package again.
 func TestDebianPackages(t *testing.T) {
 	runMake(t, "package")
 	dist := filepath.Join(testenv.ModuleRoot(t), "bin", "package")
+	for _, name := range []string{"check-sockwatch", "telegraf-sockwatch"} {
+		t.Run("lintian "+name, func(t *testing.T) {
+			requireLintianClean(t, onePackage(t, dist, name))
+		})
+	}
 
 	t.Run("check-sockwatch", func(t *testing.T) {
 		deb := onePackage(t, dist, "check-sockwatch")
@@ -97,6 +141,7 @@ func TestDebianPackages(t *testing.T) {
 		for _, f := range []string{"icinga2/sockwatch.conf", "nagios4/sockwatch.cfg", "nrpe/sockwatch.cfg"} {
 			require.FileExists(t, filepath.Join("/usr/share/sockwatch", f))
 		}
+		requireManPage(t, "check_sockwatch")
 		removePackage(t, "check-sockwatch")
 		require.NoFileExists(t, check, "dpkg --purge left the check behind")
 	})
@@ -109,9 +154,39 @@ func TestDebianPackages(t *testing.T) {
 		for _, f := range []string{"telegraf-execd.conf", "dashboards/grafana-influxql.json", "dashboards/influxdb2-template.json"} {
 			require.FileExists(t, filepath.Join("/usr/share/sockwatch", f))
 		}
+		requireManPage(t, "telegraf-sockwatch")
 		removePackage(t, "telegraf-sockwatch")
 		require.NoFileExists(t, plugin, "dpkg --purge left the plugin behind")
 	})
+}
+
+// requireManPage requires the installed man page of name to render.
+func requireManPage(t *testing.T, name string) {
+	t.Helper()
+	out, err := exec.Command("man", "-P", "cat", "-l", "/usr/share/man/man1/"+name+".1.gz").CombinedOutput()
+	require.NoError(t, err, "man %s\n%s", name, out)
+	require.Contains(t, string(out), "NAME")
+	require.Contains(t, string(out), name)
+}
+
+// Each man page documents every flag its binary's -h lists.
+func TestManPagesListEveryFlag(t *testing.T) {
+	for name, flag := range map[string]*regexp.Regexp{
+		"check_sockwatch":    regexp.MustCompile(`(?m)^ (?:-\w, )?(--?[a-zA-Z][a-z-]*)`),
+		"telegraf-sockwatch": regexp.MustCompile(`(?m)^  (-[a-z_]+)`),
+	} {
+		t.Run(name, func(t *testing.T) {
+			stdout, stderr, _ := testenv.Run(t, exec.Command(testenv.Build(t, "./cmd/"+name), "-h"))
+			flags := flag.FindAllStringSubmatch(stdout+stderr, -1)
+			require.NotEmpty(t, flags)
+			src, err := os.ReadFile(filepath.Join(testenv.ModuleRoot(t), "packaging", "man", name+".1"))
+			require.NoError(t, err)
+			page := strings.ReplaceAll(string(src), `\-`, "-")
+			for _, f := range flags {
+				require.Contains(t, page, f[1], "the man page of %s lacks %s", name, f[1])
+			}
+		})
+	}
 }
 
 func onePackage(t *testing.T, dir, name string) string {

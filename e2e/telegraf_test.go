@@ -40,7 +40,8 @@ const telegrafConfig = `[agent]
   skip_database_creation = true
   timeout = "5s"
 
-# This host, owners on: every panel but the beancounter ones. Gathering
+# This host, owners and namespaces on: every panel but the beancounter and
+# cgroup ones. Gathering
 # when Telegraf asks, as packaging/telegraf-execd.conf sets it up.
 [[inputs.execd]]
   command = [%[4]q, "-config", %[5]q, "-poll_interval_disabled"]
@@ -48,8 +49,8 @@ const telegrafConfig = `[agent]
   restart_delay = "1s"
   data_format = "influx"
 
-# An OpenVZ node captured in testdata, as a second host: the beancounter
-# panels.
+# An OpenVZ node captured in testdata, with a cgroup v2 tree captured too,
+# as a second host: the beancounter and cgroup panels.
 [[inputs.execd]]
   command = [%[4]q, "-config", %[6]q, "-poll_interval_disabled"]
   signal = "STDIN"
@@ -61,15 +62,16 @@ const telegrafConfig = `[agent]
 
 // The sockwatch configurations the execd shim reads.
 const (
-	hostPluginConfig = "[[inputs.sockwatch]]\n  owners = true\n"
+	hostPluginConfig = "[[inputs.sockwatch]]\n  owners = true\n  namespaces = true\n"
 	// The fixture has no processes, so no owners.
-	fixturePluginConfig = "[[inputs.sockwatch]]\n  proc_root = %q\n"
+	fixturePluginConfig = "[[inputs.sockwatch]]\n  proc_root = %q\n  cgroups = true\n  cgroup_root = %q\n"
 )
 
 const (
 	e2eHost     = "sockwatch-e2e"  // the agent's host tag
 	fixtureHost = "openvz-fixture" // the host tag of the OpenVZ fixture's metrics
 	fixtureDir  = "testdata/openvz-host"
+	cgroupDir   = "testdata/cgroup-v2"
 	database    = "telegraf"
 )
 
@@ -84,8 +86,9 @@ func startTelegraf(t *testing.T, server *influxd) *telegraf {
 	fixtureConf := filepath.Join(dir, "sockwatch-openvz.conf")
 	conf := filepath.Join(dir, "telegraf.conf")
 	fixture := filepath.Join(testenv.ModuleRoot(t), fixtureDir)
+	cgroups := filepath.Join(testenv.ModuleRoot(t), cgroupDir)
 	require.NoError(t, os.WriteFile(hostConf, []byte(hostPluginConfig), 0o644))
-	require.NoError(t, os.WriteFile(fixtureConf, fmt.Appendf(nil, fixturePluginConfig, fixture), 0o644))
+	require.NoError(t, os.WriteFile(fixtureConf, fmt.Appendf(nil, fixturePluginConfig, fixture, cgroups), 0o644))
 	require.NoError(t, os.WriteFile(conf, fmt.Appendf(nil, telegrafConfig,
 		e2eHost, server.URL, database, plugin, hostConf, fixtureConf, fixtureHost), 0o644))
 

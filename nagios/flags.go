@@ -293,6 +293,19 @@ numothersock_ns4026532281. Naming a namespace takes reading the ns/net link
 of one of its processes: root, or CAP_SYS_PTRACE; those that cannot be
 named are counted, not evaluated.
 
+Examples:
+ check_sockwatch
+     every metric against its default thresholds
+ check_sockwatch -w orphans=15% -c orphans=20% -w tw=70%
+     tighter thresholds, in percent of the kernel's limits
+ check_sockwatch --top 5
+     also name the 5 processes and UNIX paths holding the most sockets
+ check_sockwatch --namespaces -w numothersock=5000 -c numothersock=8000
+     every container's network namespace too, against counts
+ command[check_sockwatch_top]=/usr/lib/nagios/plugins/check_sockwatch --top 5
+     NRPE, in /etc/nagios/nrpe.d/sockwatch.cfg on the monitored host; the
+     Nagios side runs check_nrpe -H HOST -c check_sockwatch_top
+
 Exit: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (bad arguments, unreadable
 sockstat, timeout, internal error; also -h and -V, as the Monitoring
 Plugins do).

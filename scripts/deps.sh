@@ -2,7 +2,7 @@
 # Installs the Debian packages the tests use as referees and real peers, when
 # any is missing. Run by `make test` and `.ci/run`; a no-op once installed.
 set -eu
-PKGS="iproute2 lsof util-linux time icinga2 nagios4 libmonitoring-plugin-perl influxdb nagios-nrpe-server nagios-nrpe-plugin monitoring-plugins-basic libcap2-bin"
+PKGS="iproute2 lsof util-linux time icinga2 nagios4 libmonitoring-plugin-perl influxdb lintian man-db nagios-nrpe-server nagios-nrpe-plugin monitoring-plugins-basic libcap2-bin"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

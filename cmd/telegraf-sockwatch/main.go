@@ -56,8 +56,16 @@ func main() {
 		os.Exit(2)
 	}
 
+	// Under execd every level goes out, and Telegraf keeps what its agent's
+	// debug setting asks for; run by hand with -once, debug lines would
+	// only bury the output.
+	level := telegraf.Debug
+	if *once {
+		level = telegraf.Info
+	}
+	log := newExecdLogger(os.Stderr, level)
 	s := shim.New()
-	if err := load(s, *configFile); err != nil {
+	if err := load(s, *configFile, log); err != nil {
 		fmt.Fprintf(os.Stderr, "telegraf-sockwatch: %v\n", err)
 		os.Exit(1)
 	}
@@ -65,10 +73,11 @@ func main() {
 		fmt.Fprintf(os.Stderr, "telegraf-sockwatch: -gather_timeout %v: must be positive\n", *gatherTimeout)
 		os.Exit(2)
 	}
-	s.Input = bound(s, *gatherTimeout)
+	s.Input = bound(s, *gatherTimeout, log)
 	if *once {
 		os.Exit(runOnce(s, os.Stdout, os.Stderr))
 	}
+	s.Input = &loggedInput{Input: s.Input, log: log}
 	if *pollDisabled {
 		*pollInterval = shim.PollIntervalDisabled
 	}
@@ -92,28 +101,43 @@ func closeOutputs() {
 }
 
 // load adds the input to the shim: from the configuration file, or with the
-// plugin's defaults. The shim's own default loading would work too, but it
-// logs "No config found" on stderr, which execd reports as an error.
-func load(s *shim.Shim, configFile string) error {
+// plugin's defaults, logging through log. The shim's own loading would give
+// the plugin the shim's logger, whose lines execd cannot read the level of,
+// and without a file it logs "No config found" on stderr, which execd
+// reports as an error.
+func load(s *shim.Shim, configFile string, log telegraf.Logger) error {
+	var in telegraf.Input
 	if configFile != "" {
-		if err := s.LoadConfig(&configFile); err != nil {
+		conf, err := shim.LoadConfig(&configFile)
+		if err != nil {
 			return fmt.Errorf("loading %s: %w", configFile, err)
 		}
 		if err := unknownOptions(configFile); err != nil {
 			return fmt.Errorf("loading %s: %w", configFile, err)
 		}
-		if s.Input == nil {
+		if conf.Input == nil {
 			return fmt.Errorf("loading %s: no [[inputs.sockwatch]] section", configFile)
 		}
-		return nil
+		in = conf.Input
+	} else {
+		in = inputs.Inputs["sockwatch"]()
 	}
-	return s.AddInput(inputs.Inputs["sockwatch"]())
+	in.(*sockwatch.Sockwatch).Log = log
+	if err := in.(telegraf.Initializer).Init(); err != nil {
+		if configFile != "" {
+			return fmt.Errorf("loading %s: %w", configFile, err)
+		}
+		return err
+	}
+	s.Input = in
+	return nil
 }
 
-// bound wraps the shim's input in a gather timeout.
-func bound(s *shim.Shim, timeout time.Duration) telegraf.Input {
+// bound wraps the shim's input in a gather timeout; log takes the debug
+// line of each gather.
+func bound(s *shim.Shim, timeout time.Duration, log telegraf.Logger) telegraf.Input {
 	what := "reading " + core.ProcRoot(s.Input.(*sockwatch.Sockwatch).ProcRoot)
-	return &boundedInput{Input: s.Input, maker: s, timeout: timeout, what: what}
+	return &boundedInput{Input: s.Input, maker: s, log: log, timeout: timeout, what: what}
 }
 
 // runOnce gathers once with the shim's input and writes the metrics to

@@ -21,6 +21,7 @@ import (
 type boundedInput struct {
 	telegraf.Input
 	maker   agent.MetricMaker
+	log     telegraf.Logger // for the debug line of each gather
 	timeout time.Duration
 	what    string // what a gather does, for messages: "reading /proc"
 
@@ -98,6 +99,7 @@ func (b *boundedInput) Gather(acc telegraf.Accumulator) error {
 		for _, err := range g.errs {
 			acc.AddError(err)
 		}
+		b.log.Debugf("gathered in %v: %d series, %d errors", time.Since(start).Round(time.Microsecond), len(g.metrics), len(g.errs))
 		return nil
 	case <-timer.C:
 		acc.AddError(fmt.Errorf("gather timed out after %v %s (a hung mount?): abandoned", b.timeout, b.what))

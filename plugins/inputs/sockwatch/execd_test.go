@@ -164,7 +164,8 @@ func TestBinaryStdinSignal(t *testing.T) {
 	require.NoError(t, stdin.Close())
 	require.False(t, lines.Scan(), "unexpected output: %s", lines.Text())
 	require.NoError(t, cmd.Wait())
-	require.Empty(t, stderr.String())
+	// Only the debug line of each gather, for Telegraf to keep or drop.
+	require.Regexp(t, `^(D! gathered in \S+: 2 series, 0 errors\n){2}$`, stderr.String())
 }
 
 // Without -config and with nothing on stdin, the binary starts with the
@@ -177,22 +178,24 @@ func TestBinaryStdinClosed(t *testing.T) {
 }
 
 // runTelegraf runs a real Telegraf with --test over an execd configuration
-// running telegraf-sockwatch on the proc tree root, and returns the metrics
-// Telegraf printed and its log.
-func runTelegraf(t *testing.T, root string) ([]telegraf.Metric, string) {
+// running telegraf-sockwatch on the proc tree root, with the plugin options
+// options and the agent's debug setting, and returns the metrics Telegraf
+// printed and its log.
+func runTelegraf(t *testing.T, root, options string, debug bool) ([]telegraf.Metric, string) {
 	t.Helper()
 	tg := testenv.Telegraf(t)
-	plugin := writeFile(t, "sockwatch.conf", "[[inputs.sockwatch]]\n")
+	plugin := writeFile(t, "sockwatch.conf", "[[inputs.sockwatch]]\n"+options)
 	conf := writeFile(t, "telegraf.conf", fmt.Sprintf(`[agent]
   omit_hostname = true
   skip_processors_after_aggregators = true
+  debug = %t
 
 [[inputs.execd]]
   command = [%q, "-config", %q, "-poll_interval_disabled"]
   signal = "STDIN"
   environment = [%q]
   data_format = "influx"
-`, binary(t), plugin, "HOST_PROC="+root))
+`, debug, binary(t), plugin, "HOST_PROC="+root))
 	// --test gathers once, then waits --test-wait seconds for service
 	// inputs such as execd to deliver before stopping them.
 	stdout, stderr, code := testenv.Run(t, command(t, 2*time.Minute, nil, tg, "--config", conf, "--test", "--test-wait", "3"))
@@ -206,20 +209,36 @@ func runTelegraf(t *testing.T, root string) ([]telegraf.Metric, string) {
 	return parseLines(t, lp.String()), stderr
 }
 
+// execdLines returns the lines Telegraf logged for inputs.execd at level
+// ("E!", "W!", "I!", "D!"), from its first word on: the timestamp is
+// Telegraf's own.
+func execdLines(log, level string) []string {
+	var out []string
+	for line := range strings.Lines(log) {
+		_, rest, _ := strings.Cut(line, " ")
+		if msg, ok := strings.CutPrefix(rest, level+" [inputs.execd] "); ok {
+			out = append(out, strings.TrimSuffix(msg, "\n"))
+		}
+	}
+	return out
+}
+
 func TestTelegrafExecd(t *testing.T) {
-	metrics, log := runTelegraf(t, scenario(t, "out-of-socket-memory"))
+	metrics, log := runTelegraf(t, scenario(t, "out-of-socket-memory"), "", false)
 	compareLines(t, withPageSize(outOfSocketMemory(t)), metrics)
 	require.Contains(t, log, "[inputs.execd] Starting process")
 	for line := range strings.Lines(log) {
 		require.NotContains(t, line, " E! ")
+		require.NotContains(t, line, " D! ", "a debug line without debug = true")
 	}
 }
 
 // A gather error of the binary reaches Telegraf's log as an error naming
-// the file.
+// the file: Telegraf's E!, read from the start of the binary's line, not
+// a line execd could not read the level of.
 func TestTelegrafExecdError(t *testing.T) {
 	root := scenario(t, "truncated-sockstat")
-	metrics, log := runTelegraf(t, root)
+	metrics, log := runTelegraf(t, root, "", false)
 	require.Empty(t, metrics)
 	var errs []string
 	for line := range strings.Lines(log) {
@@ -228,6 +247,29 @@ func TestTelegrafExecdError(t *testing.T) {
 		}
 	}
 	require.Len(t, errs, 1, "errors in Telegraf's log:\n%s", log)
-	require.Contains(t, errs[0], "[inputs.execd]")
-	require.Contains(t, errs[0], filepath.Join(root, "net", "sockstat")+":2:")
+	got := execdLines(log, "E!")
+	require.Len(t, got, 1, "Telegraf's log:\n%s", log)
+	require.True(t, strings.HasPrefix(got[0], "Error in plugin: "+filepath.Join(root, "net", "sockstat")+":2:"), got[0])
+}
+
+// A warning of the plugin reaches Telegraf as a warning (W!), not as an
+// error; its debug line of each gather shows only with the agent's debug =
+// true, at debug level.
+func TestTelegrafExecdLogLevels(t *testing.T) {
+	unified := filepath.Join(scenario(t, "cgroup-hybrid"), "fs", "cgroup", "unified")
+	options := fmt.Sprintf("  cgroups = true\n  cgroup_root = %q\n", unified)
+	_, log := runTelegraf(t, scenario(t, "quiet-host"), options, false)
+	warnings := execdLines(log, "W!")
+	require.Len(t, warnings, 1, "Telegraf's log:\n%s", log)
+	require.True(t, strings.HasPrefix(warnings[0], "cgroups = true, but "), warnings[0])
+	require.Contains(t, warnings[0], "the memory controller is not on cgroup v2 here")
+	require.Empty(t, execdLines(log, "E!"), "Telegraf's log:\n%s", log)
+	require.Empty(t, execdLines(log, "D!"), "Telegraf's log:\n%s", log)
+
+	_, log = runTelegraf(t, scenario(t, "quiet-host"), options, true)
+	require.Len(t, execdLines(log, "W!"), 1, "Telegraf's log:\n%s", log)
+	debug := execdLines(log, "D!")
+	require.NotEmpty(t, debug, "Telegraf's log:\n%s", log)
+	require.Regexp(t, `^gathered in \S+: 2 series, 0 errors$`, debug[len(debug)-1])
+	require.Empty(t, execdLines(log, "E!"), "Telegraf's log:\n%s", log)
 }

@@ -69,14 +69,14 @@ func startHung(t *testing.T) (*exec.Cmd, io.WriteCloser, *strings.Builder) {
 	require.NoError(t, err)
 	line, err := lines.ReadString('\n')
 	require.NoError(t, err)
-	require.Contains(t, line, "gather timed out after 1s reading "+root+" (a hung mount?): abandoned")
+	require.Equal(t, "E! Error in plugin: gather timed out after 1s reading "+root+" (a hung mount?): abandoned\n", line)
 	require.Less(t, time.Since(start), 20*time.Second)
 
 	_, err = stdin.Write([]byte("\n"))
 	require.NoError(t, err)
 	line, err = lines.ReadString('\n')
 	require.NoError(t, err)
-	require.Regexp(t, `gather not started: the one started \d+s ago is still blocked reading `+regexp.QuoteMeta(root), line)
+	require.Regexp(t, `^E! Error in plugin: gather not started: the one started \d+s ago is still blocked reading `+regexp.QuoteMeta(root), line)
 
 	var rest strings.Builder
 	go io.Copy(&rest, lines)

@@ -142,7 +142,8 @@ func TestGrafanaDashboard(t *testing.T) {
 }
 
 // influxQLNames are a query's measurement and the fields and tags it names:
-// every double-quoted identifier but the aliases after AS.
+// every double-quoted identifier but the aliases after AS, and the columns
+// of a subquery that an outer query reads by those aliases.
 type influxQLNames struct {
 	measurement  string
 	fields, tags []string
@@ -150,8 +151,44 @@ type influxQLNames struct {
 
 var quotedIdent = regexp.MustCompile(`(\bAS |\bFROM )?"([^"]+)"`)
 
+// splitSubquery splits "SELECT ... FROM (SELECT ...) WHERE ..." into the
+// outer query, without its FROM, and the subquery.
+func splitSubquery(q string) (outer, inner string, ok bool) {
+	i := strings.Index(q, "FROM (SELECT ")
+	if i < 0 {
+		return "", "", false
+	}
+	depth := 0
+	for j := i + len("FROM "); j < len(q); j++ {
+		switch q[j] {
+		case '(':
+			depth++
+		case ')':
+			depth--
+			if depth == 0 {
+				return q[:i] + q[j+1:], q[i+len("FROM (") : j], true
+			}
+		}
+	}
+	return "", "", false
+}
+
 func parseInfluxQL(t *testing.T, q string) influxQLNames {
 	t.Helper()
+	if outer, inner, ok := splitSubquery(q); ok {
+		n := parseInfluxQL(t, inner)
+		aliases := map[string]bool{}
+		for _, m := range quotedIdent.FindAllStringSubmatch(inner, -1) {
+			if m[1] == "AS " {
+				aliases[m[2]] = true
+			}
+		}
+		for _, m := range quotedIdent.FindAllStringSubmatch(outer, -1) {
+			require.Truef(t, m[1] == "AS " || aliases[m[2]] || schema[n.measurement].tags[m[2]],
+				"%q is neither a column of the subquery nor a tag of %s: %s", m[2], n.measurement, q)
+		}
+		return n
+	}
 	var n influxQLNames
 	for _, m := range quotedIdent.FindAllStringSubmatch(q, -1) {
 		switch m[1] {

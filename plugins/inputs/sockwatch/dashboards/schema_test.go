@@ -17,7 +17,8 @@ func set(names ...string) map[string]bool {
 // must not change) plus the fields the plugin's README documents beyond that
 // minimum. Keep it in sync with both: a dashboard query naming anything else
 // fails TestGrafanaQueriesUseSchema or TestInfluxDB2Template. The host tag is
-// Telegraf's; netns is set on per-namespace series (option namespaces).
+// Telegraf's; netns and process_name are set on per-namespace series (option
+// namespaces).
 var schema = map[string]measurement{
 	"sockwatch": {
 		fields: set(
@@ -37,7 +38,7 @@ var schema = map[string]measurement{
 			"udp6_rcvbuf_errors", "udp6_sndbuf_errors", "udp6_mem_errors",
 			"udp_dns_sockets",
 		),
-		tags: set("host", "netns"),
+		tags: set("host", "netns", "process_name"),
 	},
 	"sockwatch_beancounter": {
 		fields: set("held", "maxheld", "barrier", "limit", "failcnt"),
@@ -50,5 +51,9 @@ var schema = map[string]measurement{
 	"sockwatch_unix_path": {
 		fields: set("sockets"),
 		tags:   set("host", "path"),
+	},
+	"sockwatch_cgroup": {
+		fields: set("sock_bytes", "sock_own_bytes"),
+		tags:   set("host", "cgroup"),
 	},
 }
