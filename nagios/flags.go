@@ -302,9 +302,10 @@ Examples:
      also name the 5 processes and UNIX paths holding the most sockets
  check_sockwatch --namespaces -w numothersock=5000 -c numothersock=8000
      every container's network namespace too, against counts
- command[check_sockwatch_top]=/usr/lib/nagios/plugins/check_sockwatch --top 5
-     NRPE, in /etc/nagios/nrpe.d/sockwatch.cfg on the monitored host; the
-     Nagios side runs check_nrpe -H HOST -c check_sockwatch_top
+ command[check_sockwatch_top]=/usr/lib/nagios/plugins/check_sockwatch -t 8 --top 5
+     NRPE, in /etc/nagios/nrpe.d/sockwatch.cfg on the monitored host (-t 8:
+     UNKNOWN before check_nrpe's own 10 s timeout); the Nagios side runs
+     check_nrpe -H HOST -c check_sockwatch_top
 
 Exit: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (bad arguments, unreadable
 sockstat, timeout, internal error; also -h and -V, as the Monitoring
