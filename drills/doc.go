@@ -3,9 +3,9 @@
 // plugin report them as the kernel counts them. The drills are tests behind
 // the build tag "drill" and need root: run them with `make drill`.
 //
-// Each drill starts the test binary again as the holder of a new network,
-// PID and mount namespace (SOCKWATCH_DRILL_ROLE=holder): PID 1 there, with
-// its own /proc, it runs the drill's load on loopback on the test's
+// Each drill starts the test binary again (internal/drilltest) as the
+// holder of a new network, PID and mount namespace: PID 1 there, with its
+// own /proc, it runs the drill's load on loopback on the test's
 // commands, and /proc/<its pid>/root/proc is a proc root through which
 // sockwatch sees the drill's namespace as the host. Killing it ends every
 // process and socket of the drill.

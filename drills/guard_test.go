@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/sockwatch/sockwatch/internal/drilltest"
 )
 
 // TestGlobalSysctlGuard: while a drill holds a global sysctl changed, the
@@ -28,19 +30,19 @@ func TestGlobalSysctlGuard(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, strconv.Itoa(v-1), now)
 
-	why, err := globalSysctlsLeftChanged()
+	why, err := drilltest.GlobalSysctlsLeftChanged()
 	require.NoError(t, err)
-	require.Contains(t, why, "sh "+restoreScript)
+	require.Contains(t, why, "sh "+drilltest.RestoreScript)
 	require.Contains(t, why, "echo '"+orig+"' > /proc/sys/"+name)
 
-	out, err := exec.Command("sh", restoreScript).CombinedOutput()
+	out, err := exec.Command("sh", drilltest.RestoreScript).CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	now, err = readSysctl(name)
 	require.NoError(t, err)
 	require.Equal(t, orig, now, "the restore script restores")
-	_, err = os.Stat(restoreScript)
+	_, err = os.Stat(drilltest.RestoreScript)
 	require.True(t, os.IsNotExist(err), "the restore script removes itself")
-	why, err = globalSysctlsLeftChanged()
+	why, err = drilltest.GlobalSysctlsLeftChanged()
 	require.NoError(t, err)
 	require.Empty(t, why)
 	restore()

@@ -3,21 +3,16 @@
 package drills
 
 import (
-	"fmt"
 	"os"
 	"testing"
+
+	"github.com/sockwatch/sockwatch/internal/drilltest"
 )
 
 // TestMain lets the drill binary be the load it drives too: started again
-// with SOCKWATCH_DRILL_ROLE set, it becomes the namespace holder or one of
-// its helpers (see helper_test.go), so everything stays in one package.
+// by a drill, it becomes the namespace holder or one of its helpers (see
+// internal/drilltest), so everything stays in one binary.
 func TestMain(m *testing.M) {
-	if role := os.Getenv(roleEnv); role != "" {
-		if err := runRole(role, os.Args[1:]); err != nil {
-			fmt.Fprintf(os.Stderr, "drill %s: %v\n", role, err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
+	drilltest.Main()
 	os.Exit(m.Run())
 }

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/sockwatch/sockwatch/internal/drilltest"
 )
 
 // TestUnixSocketLeak: a process named like a PHP-FPM worker opens UNIX
@@ -23,8 +25,8 @@ func TestUnixSocketLeak(t *testing.T) {
 	const perStep, warn, crit = 25, 140, 190
 	n := startNS(t, "php-fpm", "php-fpm: pool www", "mysqld")
 	sock := filepath.Join(n.Dir, "mysqld.sock")
-	n.Do("spawn mysqld %s %s", roleUnix, sock)
-	args := []string{"--only", "numothersock", "--top", "5",
+	n.Do("spawn mysqld %s %s", drilltest.RoleUnix, sock)
+	args := []string{"--only", "numothersock", "--top", "5", "--state-file", filepath.Join(n.Dir, "check.state"),
 		"-w", fmt.Sprintf("numothersock=%d", warn), "-c", fmt.Sprintf("numothersock=%d", crit)}
 	worker := regexp.MustCompile(`php-fpm \(root\): (\d+) sockets? \((\d+) unix`)
 	path := regexp.MustCompile(`unix path ` + regexp.QuoteMeta(sock) + `: (\d+) sockets?`)

@@ -337,9 +337,10 @@ Examples:
  check_sockwatch --hold 30m
      a counter that grew stays CRITICAL (or WARNING) for 30 minutes after
      it last grew: longer than max_check_attempts x retry_interval
- command[check_sockwatch_top]=/usr/lib/nagios/plugins/check_sockwatch --top 5
-     NRPE, in /etc/nagios/nrpe.d/sockwatch.cfg on the monitored host; the
-     Nagios side runs check_nrpe -H HOST -c check_sockwatch_top
+ command[check_sockwatch_top]=/usr/lib/nagios/plugins/check_sockwatch -t 8 --top 5
+     NRPE, in /etc/nagios/nrpe.d/sockwatch.cfg on the monitored host (-t 8:
+     UNKNOWN before check_nrpe's own 10 s timeout); the Nagios side runs
+     check_nrpe -H HOST -c check_sockwatch_top
 
 Exit: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (bad arguments, unreadable
 sockstat, timeout, internal error; also -h and -V, as the Monitoring

@@ -3,6 +3,8 @@
 # any is missing. Run by `make test` and `.ci/run`; a no-op once installed.
 set -eu
 PKGS="iproute2 lsof util-linux time icinga2 nagios4 libmonitoring-plugin-perl influxdb lintian man-db libcap2-bin gcc libc6-dev"
+# The monitoring cores' daemons and check_nrpe (make cores).
+PKGS="$PKGS nagios-nrpe-server nagios-nrpe-plugin monitoring-plugins-basic"
 # eBPF (bpf/): clang, llvm-strip and libbpf headers rebuild the objects, bpftool lists what is attached.
 PKGS="$PKGS clang llvm libbpf-dev bpftool"
 missing=""
@@ -16,7 +18,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
-# The packages' own services (influxd, icinga2, nagios4) are not wanted:
+# The packages' own services (influxd, icinga2, nagios4, nrpe) are not wanted:
 # the tests start what they need on ports of their own. A policy-rc.d that
 # refuses every start keeps them down, unless the machine has its own policy.
 policy=""

@@ -392,6 +392,53 @@ func LeakTrees(t testing.TB) []string {
 	return roots
 }
 
+// SetCounter sets counter name of the two-line table prefix ("TcpExt") in
+// a netstat or snmp file to value. The file is replaced, not rewritten, so
+// that a check reading it meanwhile (a monitoring core's) sees the old
+// table or the new one, never half of one.
+func SetCounter(t testing.TB, path, prefix, name, value string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(data), "\n")
+	for i := 0; i+1 < len(lines); i++ {
+		if !strings.HasPrefix(lines[i], prefix+":") {
+			continue
+		}
+		names := strings.Fields(lines[i])
+		values := strings.Fields(lines[i+1])
+		for j, n := range names {
+			if n == name {
+				values[j] = value
+				lines[i+1] = strings.Join(values, " ")
+				ReplaceFile(t, path, []byte(strings.Join(lines, "\n")))
+				return
+			}
+		}
+	}
+	t.Fatalf("%s %s not found in %s", prefix, name, path)
+}
+
+// ReplaceFile replaces the file at path with one holding data, of the same
+// mode, by renaming a new file over it: a reader sees the old file or the
+// new one whole.
+func ReplaceFile(t testing.TB, path string, data []byte) {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := path + ".new"
+	if err := os.WriteFile(tmp, data, fi.Mode().Perm()); err == nil {
+		err = errors.Join(os.Chmod(tmp, fi.Mode().Perm()), os.Rename(tmp, path))
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // Documented is what a plugin README's Metrics section lists for a series.
 type Documented struct {
 	Tags, Fields map[string]bool
@@ -440,35 +487,6 @@ func ReadmeMetrics(t testing.TB, path string) map[string]Documented {
 		}
 	}
 	return out
-}
-
-// SetCounter sets counter name of the two-line table prefix ("TcpExt",
-// "Udp") in a netstat or snmp file of a proc tree to value.
-func SetCounter(t testing.TB, path, prefix, name, value string) {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("testenv: %v", err)
-	}
-	lines := strings.Split(string(data), "\n")
-	for i := 0; i+1 < len(lines); i++ {
-		if !strings.HasPrefix(lines[i], prefix+":") {
-			continue
-		}
-		names := strings.Fields(lines[i])
-		values := strings.Fields(lines[i+1])
-		for j, n := range names {
-			if n == name {
-				values[j] = value
-				lines[i+1] = strings.Join(values, " ")
-				if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")), 0o644); err != nil {
-					t.Fatalf("testenv: %v", err)
-				}
-				return
-			}
-		}
-	}
-	t.Fatalf("testenv: %s %s not found in %s", prefix, name, path)
 }
 
 // Caps are one thread's capability sets, as /proc/PID/task/TID/status

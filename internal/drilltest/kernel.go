@@ -1,6 +1,4 @@
-//go:build drill
-
-package drills
+package drilltest
 
 import (
 	"fmt"
@@ -9,18 +7,18 @@ import (
 	"strings"
 )
 
-// kernelTable holds the figures of a proc table keyed "LABEL.key", such as
+// KernelTable holds the figures of a proc table keyed "LABEL.key", such as
 // "TCP.orphan" or "TcpExt.TCPAbortOnMemory". It is the drills' referee,
 // parsed here independently of the core it judges.
-type kernelTable map[string]int64
+type KernelTable map[string]int64
 
-// readSockstat reads "LABEL: key value key value ..." lines.
-func readSockstat(path string) (kernelTable, error) {
+// ReadSockstat reads "LABEL: key value key value ..." lines.
+func ReadSockstat(path string) (KernelTable, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	k := kernelTable{}
+	k := KernelTable{}
 	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
 		label, rest, ok := strings.Cut(line, ":")
 		f := strings.Fields(rest)
@@ -38,8 +36,8 @@ func readSockstat(path string) (kernelTable, error) {
 	return k, nil
 }
 
-// readNetstat reads pairs of "Prefix: names" and "Prefix: values" lines.
-func readNetstat(path string) (kernelTable, error) {
+// ReadNetstat reads pairs of "Prefix: names" and "Prefix: values" lines.
+func ReadNetstat(path string) (KernelTable, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -48,7 +46,7 @@ func readNetstat(path string) (kernelTable, error) {
 	if len(lines)%2 != 0 {
 		return nil, fmt.Errorf("%s: odd number of lines", path)
 	}
-	k := kernelTable{}
+	k := KernelTable{}
 	for i := 0; i < len(lines); i += 2 {
 		p1, names, _ := strings.Cut(lines[i], ":")
 		p2, vals, _ := strings.Cut(lines[i+1], ":")
@@ -67,8 +65,8 @@ func readNetstat(path string) (kernelTable, error) {
 	return k, nil
 }
 
-// readSysctl reads a sysctl of the test's (the initial) network namespace.
-func readSysctl(name string) (string, error) {
+// ReadSysctl reads a sysctl of the test's (the initial) network namespace.
+func ReadSysctl(name string) (string, error) {
 	data, err := os.ReadFile("/proc/sys/" + name)
 	return strings.TrimSpace(string(data)), err
 }

@@ -1,6 +1,4 @@
-//go:build drill
-
-package drills
+package drilltest
 
 import (
 	"errors"

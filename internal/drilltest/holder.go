@@ -1,6 +1,4 @@
-//go:build drill
-
-package drills
+package drilltest
 
 import (
 	"bufio"
@@ -21,16 +19,33 @@ const (
 	roleEnv    = "SOCKWATCH_DRILL_ROLE"
 	binDirEnv  = "SOCKWATCH_DRILL_BIN_DIR" // where the named links to the drill binary are
 	roleHolder = "holder"                  // PID 1 of the drill's namespaces; runs the load
-	roleUnix   = "unix-listener"           // a child holding every UNIX connection it accepts
+	// RoleUnix is a child the holder spawns ("spawn NAME unix-listener
+	// PATH") that holds every UNIX connection it accepts on PATH.
+	RoleUnix = "unix-listener"
 	// roleRestorer restores global sysctls should the test binary die.
 	roleRestorer = "restorer"
 )
+
+// Main runs the role this process was started in by a drill, and exits;
+// otherwise it returns at once. A test binary using Start calls it before
+// its tests run (from TestMain or an init function).
+func Main() {
+	role := os.Getenv(roleEnv)
+	if role == "" {
+		return
+	}
+	if err := runRole(role, os.Args[1:]); err != nil {
+		fmt.Fprintf(os.Stderr, "drill %s: %v\n", role, err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
 
 func runRole(role string, args []string) error {
 	switch role {
 	case roleHolder:
 		return runHolder(os.Stdin, os.Stdout)
-	case roleUnix:
+	case RoleUnix:
 		if len(args) != 1 {
 			return fmt.Errorf("want the socket path, got %q", args)
 		}

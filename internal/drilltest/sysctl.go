@@ -1,6 +1,4 @@
-//go:build drill
-
-package drills
+package drilltest
 
 import (
 	"fmt"
@@ -16,29 +14,29 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// restoreScript is written before a drill changes a global sysctl and
+// RestoreScript is written before a drill changes a global sysctl and
 // removed once the original values are back. It is a shell script that
 // restores them: if it exists when a drill starts, an earlier drill died with
 // the host's limits lowered, and the drills refuse to run until an operator
 // has run it.
-const restoreScript = "/var/tmp/sockwatch-drill-restore-sysctls.sh"
+const RestoreScript = "/var/tmp/sockwatch-drill-restore-sysctls.sh"
 
-// requireGlobalSysctlsRestored fails when an earlier drill left global
+// RequireGlobalSysctlsRestored fails when an earlier drill left global
 // sysctls changed, saying how to restore them.
-func requireGlobalSysctlsRestored(t *testing.T) {
+func RequireGlobalSysctlsRestored(t *testing.T) {
 	t.Helper()
-	why, err := globalSysctlsLeftChanged()
+	why, err := GlobalSysctlsLeftChanged()
 	require.NoError(t, err)
 	if why != "" {
 		require.FailNow(t, why)
 	}
 }
 
-// globalSysctlsLeftChanged says why the drills must not run, and how to
+// GlobalSysctlsLeftChanged says why the drills must not run, and how to
 // restore the host, when the restore script of an earlier drill is still
 // there; "" when it is not.
-func globalSysctlsLeftChanged() (string, error) {
-	script, err := os.ReadFile(restoreScript)
+func GlobalSysctlsLeftChanged() (string, error) {
+	script, err := os.ReadFile(RestoreScript)
 	if os.IsNotExist(err) {
 		return "", nil
 	}
@@ -46,35 +44,35 @@ func globalSysctlsLeftChanged() (string, error) {
 		return "", err
 	}
 	return fmt.Sprintf("an earlier drill left global sysctls changed: restore them with `sh %s` "+
-		"(it removes itself), then run the drills again. It holds:\n%s", restoreScript, script), nil
+		"(it removes itself), then run the drills again. It holds:\n%s", RestoreScript, script), nil
 }
 
-// lowerGlobal sets global (initial network namespace) sysctls, named as
+// LowerGlobal sets global (initial network namespace) sysctls, named as
 // under /proc/sys, for at most window, and returns the function that
 // restores them; the test's cleanup calls it too. The values are restored
 // whatever happens: by that function, by a timer at the end of the window,
 // on SIGINT/SIGTERM/SIGHUP, and, should the test binary die without any of
 // those, by a detached process that runs the restore script a little later.
-func lowerGlobal(t *testing.T, window time.Duration, names []string, values []string) (restore func()) {
+func LowerGlobal(t *testing.T, window time.Duration, names []string, values []string) (restore func()) {
 	t.Helper()
-	requireGlobalSysctlsRestored(t)
+	RequireGlobalSysctlsRestored(t)
 	require.Len(t, values, len(names))
 	orig := make([]string, len(names))
 	var script strings.Builder
 	fmt.Fprintf(&script, "#!/bin/sh\n# Written by the sockwatch drills before lowering global sysctls for a few\n"+
 		"# seconds. Run it to restore them; it removes itself.\n")
 	for i, name := range names {
-		v, err := readSysctl(name)
+		v, err := ReadSysctl(name)
 		require.NoError(t, err, "reading the global sysctl %s", name)
 		orig[i] = v
 		fmt.Fprintf(&script, "echo '%s' > /proc/sys/%s\n", v, name)
 	}
-	fmt.Fprintf(&script, "rm -f -- %s\n", restoreScript)
-	require.NoError(t, os.WriteFile(restoreScript, []byte(script.String()), 0o755))
+	fmt.Fprintf(&script, "rm -f -- %s\n", RestoreScript)
+	require.NoError(t, os.WriteFile(RestoreScript, []byte(script.String()), 0o755))
 
 	self, err := os.Executable()
 	require.NoError(t, err)
-	backstop := exec.Command(self, restoreScript, fmt.Sprint(window+5*time.Second))
+	backstop := exec.Command(self, RestoreScript, fmt.Sprint(window+5*time.Second))
 	backstop.Env = append(os.Environ(), roleEnv+"="+roleRestorer)
 	backstop.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	require.NoError(t, backstop.Start())
@@ -92,10 +90,10 @@ func lowerGlobal(t *testing.T, window time.Duration, names []string, values []st
 				}
 			}
 			if len(failed) > 0 {
-				t.Errorf("restoring global sysctls failed: %s; run `sh %s`", strings.Join(failed, "; "), restoreScript)
+				t.Errorf("restoring global sysctls failed: %s; run `sh %s`", strings.Join(failed, "; "), RestoreScript)
 				return
 			}
-			os.Remove(restoreScript)
+			os.Remove(RestoreScript)
 			backstop.Process.Kill()
 			backstop.Wait()
 			t.Logf("global sysctls restored: %s", strings.Join(names, ", "))
@@ -114,7 +112,7 @@ func lowerGlobal(t *testing.T, window time.Duration, names []string, values []st
 		timer.Stop()
 		restore()
 		for i, name := range names {
-			v, err := readSysctl(name)
+			v, err := ReadSysctl(name)
 			require.NoError(t, err)
 			require.Equal(t, orig[i], v, "%s was not restored", name)
 		}
@@ -128,9 +126,9 @@ func lowerGlobal(t *testing.T, window time.Duration, names []string, values []st
 	return restore
 }
 
-// runRestorer is the backstop of lowerGlobal: in a session of its own, it
+// runRestorer is the backstop of LowerGlobal: in a session of its own, it
 // outlives a test binary killed hard, and after delay runs the restore
-// script if it is still there. lowerGlobal kills it once it has restored.
+// script if it is still there. LowerGlobal kills it once it has restored.
 func runRestorer(args []string) error {
 	if len(args) != 2 {
 		return fmt.Errorf("want SCRIPT DELAY, got %q", args)
