@@ -3,6 +3,7 @@ module github.com/sockwatch/sockwatch
 go 1.26.8
 
 require (
+	github.com/cilium/ebpf v0.22.0
 	github.com/google/go-cmp v0.7.0
 	github.com/influxdata/telegraf v1.39.3
 	github.com/influxdata/toml v0.0.0-20251106153700-c381e153d076
