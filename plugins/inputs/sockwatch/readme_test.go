@@ -46,7 +46,7 @@ func TestReadmeDocumentsEveryField(t *testing.T) {
 	require.Empty(t, acc.Errors)
 	collect(emitted, acc)
 	readme := testenv.ReadmeMetrics(t, "README.md")
-	require.Len(t, readme, 6, "series in README")
+	require.Len(t, readme, 7, "series in README")
 	require.Len(t, readme["sockwatch"].Fields, 54, "fields of sockwatch in README")
 	require.Len(t, readme["sockwatch per network namespace"].Fields, 28, "fields of the per-namespace series in README")
 	require.Equal(t, readme, emitted)
