@@ -20,6 +20,11 @@ build:
 deps:
 	sh scripts/deps.sh
 
+.PHONY: generate
+# eBPF objects (bpf/): rebuilt from the C sources with clang (Debian clang, libbpf-dev).
+generate:
+	$(GO) generate ./bpf/
+
 test: deps lint
 	$(GO) test -count=1 ./...
 	@$(MAKE) --no-print-directory fuzz

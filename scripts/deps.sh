@@ -3,6 +3,8 @@
 # any is missing. Run by `make test` and `.ci/run`; a no-op once installed.
 set -eu
 PKGS="iproute2 lsof util-linux time icinga2 nagios4 libmonitoring-plugin-perl influxdb"
+# eBPF (bpf/): clang, llvm-strip and libbpf headers rebuild the objects, bpftool lists what is attached.
+PKGS="$PKGS clang llvm libbpf-dev bpftool"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -1,0 +1,38 @@
+//go:build linux && amd64
+
+package bpf
+
+import (
+	"errors"
+	"os"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/rlimit"
+	"golang.org/x/sys/unix"
+)
+
+// available checks what can be checked before loading anything.
+func available() error {
+	if _, err := os.Stat(KernelBTF); err != nil {
+		return &Unavailable{Missing: "the kernel has no BTF type information (" + KernelBTF + ")", Err: err}
+	}
+	// Kernels before 5.11 charge BPF memory to RLIMIT_MEMLOCK; later ones
+	// ignore it. Raising it needs CAP_SYS_RESOURCE: without it, the load
+	// says what failed.
+	_ = rlimit.RemoveMemlock()
+	return nil
+}
+
+// unavailable turns a load or attach error into the operator's words.
+func unavailable(what string, err error) error {
+	var verr *ebpf.VerifierError
+	switch {
+	case errors.Is(err, unix.EPERM), errors.Is(err, unix.EACCES):
+		return &Unavailable{Missing: "privileges: run as root or with CAP_BPF and CAP_PERFMON", Err: err}
+	case errors.Is(err, ebpf.ErrNotSupported), errors.Is(err, unix.EOPNOTSUPP):
+		return &Unavailable{Missing: "kernel support to " + what, Err: err}
+	case errors.As(err, &verr):
+		return &Unavailable{Missing: "a kernel that accepts the programs (verifier refused them)", Err: err}
+	}
+	return &Unavailable{Missing: "a kernel that lets it " + what, Err: err}
+}
