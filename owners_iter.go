@@ -85,7 +85,10 @@ type taskScan struct {
 
 	tgid  uint32
 	c     Owner
-	paths map[nsPath]int64 // the current process's
+	// paths is the current process's: counters behind pointers, so that
+	// counting a path already met is a lookup, which does not copy the key
+	// as an assignment would.
+	paths map[nsPath]*int64
 	path  []byte
 }
 
@@ -104,7 +107,7 @@ func scanTaskFiles(it iterate, root string, probe map[uint64]struct{}) (*taskSca
 		holders: make(map[nsPath]map[uidKey]int64),
 		dns:     make(map[uint64]struct{}),
 		probe:   probe,
-		paths:   make(map[nsPath]int64),
+		paths:   make(map[nsPath]*int64),
 		path:    make([]byte, 0, unixPathMax),
 	}
 	err := it(func(sock *bpf.TaskSocket) error {
@@ -136,7 +139,12 @@ func (s *taskScan) add(sock *bpf.TaskSocket) {
 		}
 		if len(sock.Path) > 0 {
 			s.path = appendUnixPath(s.path[:0], sock.Path)
-			s.paths[nsPath{ns: sock.PathNetNS, path: string(s.path)}]++
+			if c := s.paths[nsPath{ns: sock.PathNetNS, path: string(s.path)}]; c != nil {
+				*c++
+			} else {
+				one := int64(1)
+				s.paths[nsPath{ns: sock.PathNetNS, path: string(s.path)}] = &one
+			}
 		}
 	case sockUDP:
 		c.UDP++
@@ -200,7 +208,7 @@ func (s *taskScan) flush() {
 			h = make(map[uidKey]int64)
 			s.holders[p] = h
 		}
-		h[key] += n
+		h[key] += *n
 	}
 }
 
