@@ -83,8 +83,8 @@ type taskScan struct {
 	probe  map[uint64]struct{}
 	unixNS uint32
 
-	tgid  uint32
-	c     Owner
+	tgid uint32
+	c    Owner
 	// paths is the current process's: counters behind pointers, so that
 	// counting a path already met is a lookup, which does not copy the key
 	// as an assignment would.
