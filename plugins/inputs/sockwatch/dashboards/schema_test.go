@@ -51,4 +51,8 @@ var schema = map[string]measurement{
 		fields: set("sockets"),
 		tags:   set("host", "path"),
 	},
+	"sockwatch_unix_path_holder": {
+		fields: set("sockets"),
+		tags:   set("host", "path", "process_name", "user"),
+	},
 }
