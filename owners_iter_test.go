@@ -1,6 +1,7 @@
 package sockwatch
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -194,6 +195,32 @@ func TestScanOwnersIteratorMatchesProc(t *testing.T) {
 	}
 	require.Len(t, slowPaths, 3)
 	require.Equal(t, slow.UnixSockets, fast.UnixSockets)
+}
+
+// TestScanOwnersCapBPF scans as nobody with CAP_BPF and CAP_PERFMON only:
+// enough to load the iterator, which sees every process's descriptors, where
+// the /proc scan would need CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH.
+func TestScanOwnersCapBPF(t *testing.T) {
+	requireIterator(t)
+	cmd := exec.Command(helperExe(t))
+	cmd.Env = append(os.Environ(), "SOCKWATCH_TEST_HELPER=scan", "HELPER_NAME=scan")
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Credential:  &syscall.Credential{Uid: 65534, Gid: 65534},
+		AmbientCaps: []uintptr{unix.CAP_BPF, unix.CAP_PERFMON},
+	}
+	out, err := cmd.Output()
+	require.NoError(t, err, "%s", out)
+	var got struct {
+		NotInspected int    `json:"not_inspected"`
+		Errors       int    `json:"errors"`
+		Processes    int    `json:"processes"`
+		Via          string `json:"via"`
+	}
+	require.NoError(t, json.Unmarshal(out, &got))
+	require.Equal(t, ViaTaskFiles, got.Via)
+	require.Zero(t, got.NotInspected, "the iterator sees every process")
+	require.Zero(t, got.Errors)
+	require.Positive(t, got.Processes)
 }
 
 // TestScanOwnersIteratorFails hands the scan an iterator that fails midway,

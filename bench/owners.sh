@@ -18,7 +18,7 @@
 # Then the same at 550,000 sockets (110 processes of 5,000: more socketpairs,
 # the same UDP sockets), SCALE_RUNS times each (default 3), without lsof.
 # It prints the median wall time of each, per socket, its ratio to ss, and
-# peak RSS. Each load is torn down on exit and in any case after 10 minutes.
+# peak RSS. Each load is torn down on exit and in any case after 30 minutes.
 set -eu
 runs=${1:-5}
 scale_runs=${SCALE_RUNS:-3}
@@ -45,7 +45,7 @@ go build -o "$tmp/" ./bench/loadgen ./bench/ownerscan ./cmd/check_sockwatch
 # and waits until it holds its sockets; sets $lg and $sockets.
 start_load() {
 	: >"$tmp/loadgen.out"
-	unshare -n sh -c 'ip link set lo up && exec "$0" "$@"' "$tmp/loadgen" -timeout 10m "$@" >"$tmp/loadgen.out" &
+	unshare -n sh -c 'ip link set lo up && exec "$0" "$@"' "$tmp/loadgen" -timeout 30m "$@" >"$tmp/loadgen.out" &
 	lg=$!
 	i=0
 	until grep -q '^ready' "$tmp/loadgen.out"; do
