@@ -2,6 +2,7 @@ package sockwatch
 
 import (
 	"cmp"
+	"maps"
 	"slices"
 	"time"
 
@@ -161,8 +162,22 @@ func (c *CreatorTracer) Sample() (*Creators, error) {
 			cmp.Compare(a.User, b.User), cmp.Compare(a.Protocol, b.Protocol))
 	})
 	out.MemoryLimits = top(out.MemoryLimits, c.opts.Top)
+
+	// Names are the kernel's to choose: a storm of processes each naming
+	// itself differently must not grow the totals without bound. Past
+	// maxTotals, the names quiet in this sample are forgotten; one that
+	// comes back counts from zero again, as a counter does after a restart.
+	if len(c.created) > maxTotals {
+		maps.DeleteFunc(c.created, func(k creatorKey, _ int64) bool { return byKey[k] == nil })
+	}
+	if len(c.hits) > maxTotals {
+		maps.DeleteFunc(c.hits, func(k memoryKey, _ int64) bool { return byMem[k] == nil })
+	}
 	return out, nil
 }
+
+// maxTotals bounds the names whose totals a CreatorTracer keeps.
+const maxTotals = 4096
 
 // top returns the first n of s, all of them when n <= 0.
 func top[T any](s []T, n int) []T {

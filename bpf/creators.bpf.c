@@ -32,6 +32,7 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 #define DNS_PORT 53
 #define SK_MEM_SEND 0
 #define EINPROGRESS 115
+#define EEXIST 17
 #define SOCK_TYPE_MASK 0xf
 #define MAX_MMSG 8 // sendmmsg() messages looked at, each call
 
@@ -65,6 +66,8 @@ struct process {
 	__u64 dns;
 	__u32 uid;    // effective uid, as the owner scan reports it
 	__u32 exited; // set when the last thread of the process exits
+	__u32 generation; // the read generation of the last change
+	__u32 pad;
 	char comm[TASK_COMM_LEN];
 };
 
@@ -80,7 +83,20 @@ struct memory_hits {
 	char comm[TASK_COMM_LEN]; // the owner's; empty when unknown
 };
 
-enum map_stat { STAT_PROCESSES_ADDED, STAT_MEMORY_ADDED, STATS };
+// generation is set by user space before each read of the process map:
+// entries stamped with an older one did nothing since the previous read and
+// are skipped without further work.
+volatile __u32 generation;
+
+enum map_stat {
+	STAT_PROCESSES_ADDED,
+	STAT_MEMORY_ADDED,
+	// Inserts the map refused: an LRU map that finds no free entry on the
+	// CPU's lists fails rather than evicts.
+	STAT_PROCESSES_FAILED,
+	STAT_MEMORY_FAILED,
+	STATS
+};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -111,6 +127,8 @@ struct {
 // socket, which overwrites the entry when it is created.
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	// One LRU list per CPU: no lock shared by every socket() of the host.
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 	__uint(max_entries, MAX_SOCKETS);
 	__type(key, __u64);
 	__type(value, struct process_key);
@@ -123,34 +141,45 @@ static __always_inline void count_stat(__u32 which)
 		*n += 1;
 }
 
-static __always_inline void current_key(struct process_key *key)
+// Loads through BTF pointers (task->group_leader->start_time) compile to
+// plain loads the kernel guards, far cheaper than a helper call each: the
+// syscall exit path runs for every system call of the host.
+
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+
+static __always_inline void task_key(struct task_struct *task, struct process_key *key)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	key->tgid = bpf_get_current_pid_tgid() >> 32;
+	key->tgid = task->tgid;
 	key->pad = 0;
-	key->start = BPF_CORE_READ(task, group_leader, start_time);
+	key->start = task->group_leader->start_time;
 }
 
-// current_process returns the current process's entry, created if needed,
-// with its name and user refreshed (exec and setuid change them).
+// set_identity sets the name and user of a process's entry: when it is
+// created, and again when the process executes another program.
+static __always_inline void set_identity(struct process *p, struct task_struct *task)
+{
+	p->uid = task->cred->euid.val;
+	bpf_probe_read_kernel_str(p->comm, sizeof(p->comm), task->group_leader->comm);
+}
+
+// current_process returns the current process's entry, created if needed.
 static __always_inline struct process *current_process(struct process_key *key)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct task_struct *task = bpf_get_current_task_btf();
 	struct process *p;
 
-	current_key(key);
+	task_key(task, key);
 	p = bpf_map_lookup_elem(&processes, key);
-	if (!p) {
-		struct process zero = {};
-		if (bpf_map_update_elem(&processes, key, &zero, BPF_NOEXIST) == 0)
-			count_stat(STAT_PROCESSES_ADDED);
-		p = bpf_map_lookup_elem(&processes, key);
-		if (!p)
-			return 0;
-	}
-	p->uid = BPF_CORE_READ(task, cred, euid.val);
-	BPF_CORE_READ_STR_INTO(&p->comm, task, group_leader, comm);
-	return p;
+	if (p)
+		return p;
+	struct process fresh = {};
+	set_identity(&fresh, task);
+	long err = bpf_map_update_elem(&processes, key, &fresh, BPF_NOEXIST);
+	if (err == 0)
+		count_stat(STAT_PROCESSES_ADDED);
+	else if (err != -EEXIST)
+		count_stat(STAT_PROCESSES_FAILED);
+	return bpf_map_lookup_elem(&processes, key);
 }
 
 static __always_inline enum sock_kind classify(int family, int type, int protocol)
@@ -170,25 +199,25 @@ static __always_inline enum sock_kind classify(int family, int type, int protoco
 // fd_sock returns the socket behind the descriptor fd of task, or 0.
 static __always_inline struct sock *fd_sock(struct task_struct *task, long fd)
 {
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct fdtable *fdt = task->files->fdt;
 	struct file *file = 0;
 	struct socket *sock;
 
-	if (fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
+	if (fd < 0 || fd >= fdt->max_fds)
 		return 0;
-	bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
+	bpf_probe_read_kernel(&file, sizeof(file), &fdt->fd[fd]);
 	if (!file)
 		return 0;
-	sock = BPF_CORE_READ(file, private_data);
-	return BPF_CORE_READ(sock, sk);
+	file = bpf_rdonly_cast(file, bpf_core_type_id_kernel(struct file));
+	sock = bpf_rdonly_cast(file->private_data, bpf_core_type_id_kernel(struct socket));
+	return sock->sk;
 }
 
 // count_created counts the sockets behind descriptors fd and fd2 (-1: none),
 // by the family of the first, and records their owner.
 static __always_inline void count_created(long fd, long fd2)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct task_struct *task = bpf_get_current_task_btf();
 	struct process_key key;
 	struct process *p;
 	struct sock *sk = fd_sock(task, fd);
@@ -199,12 +228,19 @@ static __always_inline void count_created(long fd, long fd2)
 	p = current_process(&key);
 	if (!p)
 		return;
-	f = classify(BPF_CORE_READ(sk, __sk_common.skc_family), BPF_CORE_READ(sk, sk_type),
-		     BPF_CORE_READ(sk, sk_protocol));
+	f = classify(sk->__sk_common.skc_family, sk->sk_type, sk->sk_protocol);
 	if (f < FAMILIES)
 		__sync_fetch_and_add(&p->created[f], fd2 < 0 ? 1 : 2);
+	p->generation = generation;
+	// The slab hands a freed socket's memory to the next socket, often of
+	// the same process: writing over the entry in place is much cheaper
+	// than an update, which replaces the element.
 	__u64 addr = (__u64)sk;
-	bpf_map_update_elem(&owners, &addr, &key, BPF_ANY);
+	struct process_key *owner = bpf_map_lookup_elem(&owners, &addr);
+	if (owner)
+		*owner = key;
+	else
+		bpf_map_update_elem(&owners, &addr, &key, BPF_ANY);
 	if (fd2 >= 0) {
 		addr = (__u64)fd_sock(task, fd2);
 		if (addr)
@@ -233,8 +269,10 @@ static __always_inline void count_dns(__u64 n)
 	if (!n)
 		return;
 	p = current_process(&key);
-	if (p)
+	if (p) {
 		__sync_fetch_and_add(&p->dns, n);
+		p->generation = generation;
+	}
 }
 
 // dns_msg tells whether the user-space msghdr msg is addressed to port 53.
@@ -259,7 +297,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 
 	if (ret < 0 && ret != -EINPROGRESS)
 		return 0;
-	nr = BPF_CORE_READ(regs, orig_ax);
+	nr = regs->orig_ax;
 	switch (nr) {
 	case NR_socket:
 	case NR_accept:
@@ -269,24 +307,24 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 		break;
 	case NR_socketpair: {
 		int sv[2];
-		if (ret == 0 && !bpf_probe_read_user(sv, sizeof(sv), (void *)BPF_CORE_READ(regs, r10)))
+		if (ret == 0 && !bpf_probe_read_user(sv, sizeof(sv), (void *)regs->r10))
 			count_created(sv[0], sv[1]);
 		break;
 	}
 	case NR_connect:
-		if (is_dns((void *)BPF_CORE_READ(regs, si), BPF_CORE_READ(regs, dx)))
+		if (is_dns((void *)regs->si, regs->dx))
 			count_dns(1);
 		break;
 	case NR_sendto:
-		if (ret >= 0 && is_dns((void *)BPF_CORE_READ(regs, r8), BPF_CORE_READ(regs, r9)))
+		if (ret >= 0 && is_dns((void *)regs->r8, regs->r9))
 			count_dns(1);
 		break;
 	case NR_sendmsg:
-		if (ret >= 0 && dns_msg((void *)BPF_CORE_READ(regs, si)))
+		if (ret >= 0 && dns_msg((void *)regs->si))
 			count_dns(1);
 		break;
 	case NR_sendmmsg: {
-		struct mmsghdr *vec = (void *)BPF_CORE_READ(regs, si);
+		struct mmsghdr *vec = (void *)regs->si;
 		__u64 n = 0;
 		for (int i = 0; i < MAX_MMSG && i < ret; i++)
 			n += dns_msg(&vec[i].msg_hdr);
@@ -326,8 +364,11 @@ int BPF_PROG(memory_limit, struct sock *sk, struct proto *prot, long allocated, 
 		} else {
 			zero.uid = BPF_CORE_READ(sk, sk_uid.val);
 		}
-		if (bpf_map_update_elem(&memory, &key, &zero, BPF_NOEXIST) == 0)
+		long err = bpf_map_update_elem(&memory, &key, &zero, BPF_NOEXIST);
+		if (err == 0)
 			count_stat(STAT_MEMORY_ADDED);
+		else if (err != -EEXIST)
+			count_stat(STAT_MEMORY_FAILED);
 		h = bpf_map_lookup_elem(&memory, &key);
 		if (!h)
 			return 0;
@@ -344,13 +385,75 @@ int BPF_PROG(process_exit, struct task_struct *task)
 	struct process_key key;
 	struct process *p;
 
-	if (BPF_CORE_READ(task, signal, live.counter) != 0)
+	if (task->signal->live.counter != 0)
 		return 0;
-	key.tgid = BPF_CORE_READ(task, tgid);
-	key.pad = 0;
-	key.start = BPF_CORE_READ(task, group_leader, start_time);
+	task_key(task, &key);
+	p = bpf_map_lookup_elem(&processes, &key);
+	if (p) {
+		p->exited = 1;
+		p->generation = generation;
+	}
+	return 0;
+}
+
+// A process that executes another program takes its name (and, set-uid,
+// its user): the entry follows.
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(process_exec, struct task_struct *task)
+{
+	struct process_key key;
+	struct process *p;
+
+	task_key(task, &key);
 	p = bpf_map_lookup_elem(&processes, &key);
 	if (p)
-		p->exited = 1;
+		set_identity(p, task);
+	return 0;
+}
+
+// collect_changed, run on demand by user space (BPF_PROG_RUN), copies the
+// processes changed since the previous read into changed[] and counts the
+// map's entries: one system call for the whole map, and no per-entry work
+// in the kernel beyond a comparison for the processes that did nothing.
+#define MAX_CHANGED 4096
+
+struct changed_process {
+	struct process_key key;
+	struct process value;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MAX_CHANGED);
+	__type(key, __u32);
+	__type(value, struct changed_process);
+} changed SEC(".maps");
+
+// What the last collect_changed found: how many entries the map held, how
+// many changed (at most MAX_CHANGED are in changed[]).
+__u64 collected_present, collected_changed;
+
+static long collect_one(struct bpf_map *map, struct process_key *key, struct process *p, void *ctx)
+{
+	__u32 g = generation;
+
+	collected_present++;
+	if (p->generation != g && p->generation != g - 1)
+		return 0;
+	__u32 i = collected_changed++;
+	struct changed_process *slot = bpf_map_lookup_elem(&changed, &i);
+	if (slot) {
+		slot->key = *key;
+		slot->value = *p;
+	}
+	return 0;
+}
+
+SEC("raw_tp")
+int collect_changed(void *ctx)
+{
+	collected_present = 0;
+	collected_changed = 0;
+	bpf_for_each_map_elem(&processes, collect_one, 0, 0);
 	return 0;
 }

@@ -2,11 +2,13 @@
 
 package bpf
 
-//go:generate go run github.com/cilium/ebpf/cmd/bpf2go -cc clang -cflags "-O2 -g -Wall -Werror" -target amd64 -type process_key -type process -type memory_key -type memory_hits creators creators.bpf.c -- -I/usr/include/bpf
+//go:generate go run github.com/cilium/ebpf/cmd/bpf2go -cc clang -cflags "-O2 -g -Wall -Werror" -target amd64 -type process_key -type process -type memory_key -type memory_hits -type changed_process creators creators.bpf.c -- -I/usr/include/bpf
 
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/cilium/ebpf"
@@ -16,21 +18,26 @@ import (
 // Tracer holds the counting programs attached, from Open to Close. It is not
 // safe for concurrent use.
 type Tracer struct {
-	objs  creatorsObjects
-	links []link.Link
+	objs    creatorsObjects
+	links   []link.Link
+	records []record // the changed processes, kept between reads
+	indexes []uint32 // their indexes in changed[]
 
-	last    time.Time
-	prev    map[creatorsProcessKey]creatorsProcess
-	prevMem map[creatorsMemoryKey]uint64
+	last time.Time
+	prev map[creatorsProcessKey]counts
+	// generation is the one set at the last read (see the C source).
+	generation uint32
+	prevMem    map[creatorsMemoryKey]uint64
 	// Entries this side saw and deleted; with the programs' own count of
 	// entries added, what the maps evicted.
 	deleted, deletedMem uint64
 
-	// Read buffers, kept between reads.
-	keys    []creatorsProcessKey
-	vals    []creatorsProcess
-	memKeys []creatorsMemoryKey
-	memVals []creatorsMemoryHits
+	maxProcesses int
+	// Read buffers, kept between reads: one batch of entries at a time.
+	keys    [batch]creatorsProcessKey
+	vals    [batch]creatorsProcess
+	memKeys [batch]creatorsMemoryKey
+	memVals [batch]creatorsMemoryHits
 	gone    []creatorsProcessKey
 }
 
@@ -48,7 +55,7 @@ func Open(opts Options) (*Tracer, error) {
 		spec.Maps["processes"].MaxEntries = opts.MaxProcesses
 	}
 	t := &Tracer{
-		prev:    make(map[creatorsProcessKey]creatorsProcess),
+		prev:    make(map[creatorsProcessKey]counts),
 		prevMem: make(map[creatorsMemoryKey]uint64),
 	}
 	if err := spec.LoadAndAssign(&t.objs, nil); err != nil {
@@ -56,7 +63,7 @@ func Open(opts Options) (*Tracer, error) {
 	}
 	progs := []*ebpf.Program{
 		t.objs.SysExit,
-		t.objs.MemoryLimit, t.objs.ProcessExit,
+		t.objs.MemoryLimit, t.objs.ProcessExit, t.objs.ProcessExec,
 	}
 	for _, p := range progs {
 		l, err := link.AttachTracing(link.TracingOptions{Program: p})
@@ -66,10 +73,8 @@ func Open(opts Options) (*Tracer, error) {
 		}
 		t.links = append(t.links, l)
 	}
-	t.keys = make([]creatorsProcessKey, spec.Maps["processes"].MaxEntries)
-	t.vals = make([]creatorsProcess, len(t.keys))
-	t.memKeys = make([]creatorsMemoryKey, spec.Maps["memory"].MaxEntries)
-	t.memVals = make([]creatorsMemoryHits, len(t.memKeys))
+
+	t.maxProcesses = int(spec.Maps["processes"].MaxEntries)
 	t.last = time.Now()
 	return t, nil
 }
@@ -109,40 +114,63 @@ func (t *Tracer) Read() (*Sample, error) {
 	if err := t.readMemory(s); err != nil {
 		return nil, err
 	}
-	s.DroppedProcesses = evicted(added[statProcessesAdded], t.deleted, len(t.prev))
-	s.DroppedMemory = evicted(added[statMemoryAdded], t.deletedMem, len(t.prevMem))
+	s.DroppedProcesses = evicted(added[statProcessesAdded], t.deleted, s.present) + added[statProcessesFailed]
+	s.DroppedMemory = evicted(added[statMemoryAdded], t.deletedMem, len(t.prevMem)) + added[statMemoryFailed]
 	return s, nil
 }
 
 func (t *Tracer) readProcesses(s *Sample) error {
-	n, err := batchLookup(t.objs.Processes, t.keys, t.vals)
-	if err != nil {
-		return fmt.Errorf("read the eBPF process map: %w", err)
+	// Entries changed from now on carry the new generation; those changed
+	// since the previous read carry the one it set. The iterator skips
+	// older ones in the kernel: they did nothing since.
+	t.generation++
+	if err := t.objs.Generation.Set(t.generation); err != nil {
+		return fmt.Errorf("set the eBPF read generation: %w", err)
 	}
-	seen := make(map[creatorsProcessKey]creatorsProcess, n)
 	t.gone = t.gone[:0]
-	for i := range n {
-		k, v := t.keys[i], t.vals[i]
-		old := t.prev[k]
-		p := Process{PID: k.Tgid, Start: k.Start, Name: comm(v.Comm), UID: v.Uid, Exited: v.Exited != 0}
+	records, present, err := t.changed()
+	if err != nil {
+		return err
+	}
+	for i := range records {
+		k, v := &records[i].Key, &records[i].Value
+		old := t.prev[*k]
+		p := Process{PID: k.Tgid, Start: k.Start, UID: v.Uid, Exited: v.Exited != 0}
+		now := v.counts()
 		for f := range p.Created {
-			p.Created[f] = v.Created[f] - old.Created[f]
+			p.Created[f] = now[f] - old[f]
 		}
-		p.DNS = v.Dns - old.Dns
+		p.DNS = now[families] - old[families]
 		if p.Sockets() > 0 || p.DNS > 0 {
+			p.Name = comm(v.Comm)
 			s.Processes = append(s.Processes, p)
 		}
 		if p.Exited {
-			t.gone = append(t.gone, k)
+			t.gone = append(t.gone, *k)
+			delete(t.prev, *k)
 			continue
 		}
-		seen[k] = v
+		t.prev[*k] = now
 	}
-	t.prev = seen
+	// Those deleted below are no longer present.
+	s.present = present
+	// Entries the map evicted stay here until this grows past twice the
+	// map's size; then those no longer in the map are forgotten.
+	if len(t.prev) > 2*t.maxProcesses {
+		inMap := make(map[creatorsProcessKey]bool, t.maxProcesses)
+		_, err := eachEntry(t.objs.Processes, t.keys[:], t.vals[:], func(k *creatorsProcessKey, _ *creatorsProcess) {
+			inMap[*k] = true
+		})
+		if err != nil {
+			return fmt.Errorf("read the eBPF process map: %w", err)
+		}
+		maps.DeleteFunc(t.prev, func(k creatorsProcessKey, _ counts) bool { return !inMap[k] })
+	}
 	if len(t.gone) > 0 {
 		// A key evicted meanwhile is no error: it is gone either way.
 		deleted, err := t.objs.Processes.BatchDelete(t.gone, nil)
 		t.deleted += uint64(deleted)
+		s.present -= deleted
 		if err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
 			return fmt.Errorf("free exited processes in the eBPF map: %w", err)
 		}
@@ -150,30 +178,88 @@ func (t *Tracer) readProcesses(s *Sample) error {
 	return nil
 }
 
-func (t *Tracer) readMemory(s *Sample) error {
-	n, err := batchLookup(t.objs.Memory, t.memKeys, t.memVals)
-	if err != nil {
-		return fmt.Errorf("read the eBPF memory-limit map: %w", err)
+// record is a process as collect_changed copies it.
+type record = creatorsChangedProcess
+
+// maxChanged is MAX_CHANGED of the C source: the size of changed[].
+const maxChanged = 4096
+
+// changed returns the processes changed since the previous read, and how
+// many entries the map held. collect_changed walks the map in the kernel
+// in one system call; when more processes changed than changed[] holds,
+// the whole map is read instead.
+func (t *Tracer) changed() ([]record, int, error) {
+	if _, err := t.objs.CollectChanged.Run(&ebpf.RunOptions{}); err != nil {
+		return nil, 0, fmt.Errorf("collect the changed processes: %w", err)
 	}
+	var present, changed uint64
+	if err := t.objs.CollectedPresent.Get(&present); err != nil {
+		return nil, 0, err
+	}
+	if err := t.objs.CollectedChanged.Get(&changed); err != nil {
+		return nil, 0, err
+	}
+	t.records = t.records[:0]
+	if changed > maxChanged {
+		n, err := eachEntry(t.objs.Processes, t.keys[:], t.vals[:], func(k *creatorsProcessKey, v *creatorsProcess) {
+			if v.Generation == t.generation || v.Generation == t.generation-1 {
+				t.records = append(t.records, record{Key: *k, Value: *v})
+			}
+		})
+		if err != nil {
+			return nil, 0, fmt.Errorf("read the eBPF process map: %w", err)
+		}
+		return t.records, n, nil
+	}
+	if changed == 0 {
+		return nil, int(present), nil
+	}
+	t.records = slices.Grow(t.records, int(changed))[:changed]
+	t.indexes = slices.Grow(t.indexes[:0], int(changed))[:changed]
+	var cursor ebpf.MapBatchCursor
+	n, err := t.objs.Changed.BatchLookup(&cursor, t.indexes, t.records, nil)
+	if err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+		return nil, 0, fmt.Errorf("read the changed processes: %w", err)
+	}
+	if n != int(changed) {
+		return nil, 0, fmt.Errorf("read the changed processes: %d of %d", n, changed)
+	}
+	return t.records, int(present), nil
+}
+
+// counts is a process's counters as last read: sockets created by family,
+// then DNS lookups.
+type counts [families + 1]uint64
+
+func (v *creatorsProcess) counts() counts {
+	var c counts
+	copy(c[:families], v.Created[:])
+	c[families] = v.Dns
+	return c
+}
+
+func (t *Tracer) readMemory(s *Sample) error {
 	exited := make(map[creatorsProcessKey]bool, len(t.gone))
 	for _, k := range t.gone {
 		exited[k] = true
 	}
-	seen := make(map[creatorsMemoryKey]uint64, n)
+	seen := make(map[creatorsMemoryKey]uint64, len(t.prevMem))
 	var gone []creatorsMemoryKey
-	for i := range n {
-		k, v := t.memKeys[i], t.memVals[i]
-		if d := v.Hits - t.prevMem[k]; d > 0 {
+	_, err := eachEntry(t.objs.Memory, t.memKeys[:], t.memVals[:], func(k *creatorsMemoryKey, v *creatorsMemoryHits) {
+		if d := v.Hits - t.prevMem[*k]; d > 0 {
 			s.Memory = append(s.Memory, MemoryHit{
 				PID: k.Process.Tgid, Start: k.Process.Start, Name: comm(v.Comm), UID: v.Uid,
 				Protocol: comm(k.Protocol), Hits: d,
 			})
 		}
 		if exited[k.Process] {
-			gone = append(gone, k)
-			continue
+			gone = append(gone, *k)
+			return
 		}
-		seen[k] = v.Hits
+		seen[*k] = v.Hits
+	})
+	if err != nil {
+		return fmt.Errorf("read the eBPF memory-limit map: %w", err)
 	}
 	t.prevMem = seen
 	if len(gone) > 0 {
@@ -190,6 +276,8 @@ func (t *Tracer) readMemory(s *Sample) error {
 const (
 	statProcessesAdded = iota
 	statMemoryAdded
+	statProcessesFailed
+	statMemoryFailed
 	stats
 )
 
@@ -219,22 +307,30 @@ func evicted(added, deleted uint64, present int) uint64 {
 	return added - kept
 }
 
-// batchLookup reads a whole hash map into keys and values, which are as long
-// as the map's capacity, and returns how many entries it read.
-func batchLookup[K, V any](m *ebpf.Map, keys []K, vals []V) (int, error) {
+// batch is how many entries one system call reads. Reading a whole map at
+// once would take buffers of megabytes, which the Go runtime returns to the
+// kernel between gathers and faults in again at each: that, not the
+// kernel's walk, was most of a read's cost.
+const batch = 512
+
+// eachEntry calls fn with every entry of the hash map m, read batch by batch
+// into keys and values, and returns how many there were.
+func eachEntry[K, V any](m *ebpf.Map, keys []K, vals []V, fn func(*K, *V)) (int, error) {
 	var cursor ebpf.MapBatchCursor
 	total := 0
-	for total < len(keys) {
-		n, err := m.BatchLookup(&cursor, keys[total:], vals[total:], nil)
+	for {
+		n, err := m.BatchLookup(&cursor, keys, vals, nil)
+		for i := range n {
+			fn(&keys[i], &vals[i])
+		}
 		total += n
 		if errors.Is(err, ebpf.ErrKeyNotExist) {
-			break
+			return total, nil
 		}
 		if err != nil {
 			return total, err
 		}
 	}
-	return total, nil
 }
 
 // comm returns the C string in b, up to its first NUL.

@@ -13,6 +13,12 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type creatorsChangedProcess struct {
+	_     structs.HostLayout
+	Key   creatorsProcessKey
+	Value creatorsProcess
+}
+
 type creatorsMemoryHits struct {
 	_    structs.HostLayout
 	Hits uint64
@@ -28,12 +34,14 @@ type creatorsMemoryKey struct {
 }
 
 type creatorsProcess struct {
-	_       structs.HostLayout
-	Created [4]uint64
-	Dns     uint64
-	Uid     uint32
-	Exited  uint32
-	Comm    [16]int8
+	_          structs.HostLayout
+	Created    [4]uint64
+	Dns        uint64
+	Uid        uint32
+	Exited     uint32
+	Generation uint32
+	Pad        uint32
+	Comm       [16]int8
 }
 
 type creatorsProcessKey struct {
@@ -47,13 +55,19 @@ type creatorsProcessKey struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	creatorsMapMemory       = "memory"
-	creatorsMapOwners       = "owners"
-	creatorsMapProcesses    = "processes"
-	creatorsMapStats        = "stats"
-	creatorsProgMemoryLimit = "memory_limit"
-	creatorsProgProcessExit = "process_exit"
-	creatorsProgSysExit     = "sys_exit"
+	creatorsMapChanged          = "changed"
+	creatorsMapMemory           = "memory"
+	creatorsMapOwners           = "owners"
+	creatorsMapProcesses        = "processes"
+	creatorsMapStats            = "stats"
+	creatorsProgCollectChanged  = "collect_changed"
+	creatorsProgMemoryLimit     = "memory_limit"
+	creatorsProgProcessExec     = "process_exec"
+	creatorsProgProcessExit     = "process_exit"
+	creatorsProgSysExit         = "sys_exit"
+	creatorsVarCollectedChanged = "collected_changed"
+	creatorsVarCollectedPresent = "collected_present"
+	creatorsVarGeneration       = "generation"
 )
 
 // loadCreators returns the embedded CollectionSpec for creators.
@@ -98,15 +112,18 @@ type creatorsSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type creatorsProgramSpecs struct {
-	MemoryLimit *ebpf.ProgramSpec `ebpf:"memory_limit"`
-	ProcessExit *ebpf.ProgramSpec `ebpf:"process_exit"`
-	SysExit     *ebpf.ProgramSpec `ebpf:"sys_exit"`
+	CollectChanged *ebpf.ProgramSpec `ebpf:"collect_changed"`
+	MemoryLimit    *ebpf.ProgramSpec `ebpf:"memory_limit"`
+	ProcessExec    *ebpf.ProgramSpec `ebpf:"process_exec"`
+	ProcessExit    *ebpf.ProgramSpec `ebpf:"process_exit"`
+	SysExit        *ebpf.ProgramSpec `ebpf:"sys_exit"`
 }
 
 // creatorsMapSpecs contains maps before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type creatorsMapSpecs struct {
+	Changed   *ebpf.MapSpec `ebpf:"changed"`
 	Memory    *ebpf.MapSpec `ebpf:"memory"`
 	Owners    *ebpf.MapSpec `ebpf:"owners"`
 	Processes *ebpf.MapSpec `ebpf:"processes"`
@@ -117,6 +134,9 @@ type creatorsMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type creatorsVariableSpecs struct {
+	CollectedChanged *ebpf.VariableSpec `ebpf:"collected_changed"`
+	CollectedPresent *ebpf.VariableSpec `ebpf:"collected_present"`
+	Generation       *ebpf.VariableSpec `ebpf:"generation"`
 }
 
 // creatorsObjects contains all objects after they have been loaded into the kernel.
@@ -139,6 +159,7 @@ func (o *creatorsObjects) Close() error {
 //
 // It can be passed to loadCreatorsObjects or ebpf.CollectionSpec.LoadAndAssign.
 type creatorsMaps struct {
+	Changed   *ebpf.Map `ebpf:"changed"`
 	Memory    *ebpf.Map `ebpf:"memory"`
 	Owners    *ebpf.Map `ebpf:"owners"`
 	Processes *ebpf.Map `ebpf:"processes"`
@@ -147,6 +168,7 @@ type creatorsMaps struct {
 
 func (m *creatorsMaps) Close() error {
 	return _CreatorsClose(
+		m.Changed,
 		m.Memory,
 		m.Owners,
 		m.Processes,
@@ -158,20 +180,27 @@ func (m *creatorsMaps) Close() error {
 //
 // It can be passed to loadCreatorsObjects or ebpf.CollectionSpec.LoadAndAssign.
 type creatorsVariables struct {
+	CollectedChanged *ebpf.Variable `ebpf:"collected_changed"`
+	CollectedPresent *ebpf.Variable `ebpf:"collected_present"`
+	Generation       *ebpf.Variable `ebpf:"generation"`
 }
 
 // creatorsPrograms contains all programs after they have been loaded into the kernel.
 //
 // It can be passed to loadCreatorsObjects or ebpf.CollectionSpec.LoadAndAssign.
 type creatorsPrograms struct {
-	MemoryLimit *ebpf.Program `ebpf:"memory_limit"`
-	ProcessExit *ebpf.Program `ebpf:"process_exit"`
-	SysExit     *ebpf.Program `ebpf:"sys_exit"`
+	CollectChanged *ebpf.Program `ebpf:"collect_changed"`
+	MemoryLimit    *ebpf.Program `ebpf:"memory_limit"`
+	ProcessExec    *ebpf.Program `ebpf:"process_exec"`
+	ProcessExit    *ebpf.Program `ebpf:"process_exit"`
+	SysExit        *ebpf.Program `ebpf:"sys_exit"`
 }
 
 func (p *creatorsPrograms) Close() error {
 	return _CreatorsClose(
+		p.CollectChanged,
 		p.MemoryLimit,
+		p.ProcessExec,
 		p.ProcessExit,
 		p.SysExit,
 	)

@@ -57,11 +57,11 @@ func requireRate(t *testing.T, what string, want float64, n uint64, d time.Durat
 
 func TestLiveRates(t *testing.T) {
 	tr := open(t, Options{})
-	udp := churn(t, "-name", "udp-churn", "-udp", "300")
-	unixp := churn(t, "-name", "unix-churn", "-unix", "50", "-pairs", "10")
-	tcp := churn(t, "-name", "tcp-churn", "-tcp", "40")
-	dns := churn(t, "-name", "dns-storm", "-dns", "100")
-	dns6 := churn(t, "-name", "dns-sendto6", "-dns", "60", "-sendto", "-dns-server", "::1")
+	udp := churn(t, "-name", "bpf-udp", "-udp", "300")
+	unixp := churn(t, "-name", "bpf-unix", "-unix", "50", "-pairs", "10")
+	tcp := churn(t, "-name", "bpf-tcp", "-tcp", "40")
+	dns := churn(t, "-name", "bpf-dns", "-dns", "100")
+	dns6 := churn(t, "-name", "bpf-dns-sendto6", "-dns", "60", "-sendto", "-dns-server", "::1")
 	_, err := tr.Read() // the start-up of each generator is not part of its rate
 	require.NoError(t, err)
 	time.Sleep(2 * time.Second)
@@ -77,24 +77,24 @@ func TestLiveRates(t *testing.T) {
 		require.False(t, ps[0].Exited)
 		return ps[0]
 	}
-	p := one(udp, "udp-churn")
+	p := one(udp, "bpf-udp")
 	requireRate(t, "udp", 300, p.Created[UDP], s.Interval)
 	require.Equal(t, p.Created[UDP], p.Sockets())
 	require.Zero(t, p.DNS)
 
-	p = one(unixp, "unix-churn")
+	p = one(unixp, "bpf-unix")
 	requireRate(t, "unix (50 sockets and 10 pairs a second)", 70, p.Created[Unix], s.Interval)
 	require.Equal(t, p.Created[Unix], p.Sockets())
 
-	p = one(tcp, "tcp-churn")
+	p = one(tcp, "bpf-tcp")
 	requireRate(t, "tcp", 40, p.Created[TCP], s.Interval)
 	require.Equal(t, p.Created[TCP], p.Sockets())
 
-	p = one(dns, "dns-storm")
+	p = one(dns, "bpf-dns")
 	requireRate(t, "dns lookups (connect)", 100, p.DNS, s.Interval)
 	requireRate(t, "dns sockets", 100, p.Created[UDP], s.Interval)
 
-	p = one(dns6, "dns-sendto6")
+	p = one(dns6, "bpf-dns-sendto6")
 	requireRate(t, "dns lookups (sendto, IPv6)", 60, p.DNS, s.Interval)
 	require.Equal(t, p.Created[UDP], p.Sockets())
 }
@@ -103,7 +103,7 @@ func TestLiveRates(t *testing.T) {
 // counts, and its entry freed.
 func TestLiveExitedReportedOnce(t *testing.T) {
 	tr := open(t, Options{})
-	pid := churn(t, "-name", "short-lived", "-udp", "200", "-duration", "500ms")
+	pid := churn(t, "-name", "bpf-short", "-udp", "200", "-duration", "500ms")
 	waitGone(t, pid)
 	s, err := tr.Read()
 	require.NoError(t, err)
@@ -183,7 +183,7 @@ func TestLiveMapFull(t *testing.T) {
 	tr := open(t, Options{MaxProcesses: capacity})
 	pids := map[uint32]bool{}
 	for range procs {
-		pid := churn(t, "-udp", "1000", "-duration", "5ms")
+		pid := churn(t, "-sockets", "3", "-duration", "1ms")
 		pids[pid] = true
 		waitGone(t, pid)
 	}
@@ -260,4 +260,48 @@ func attachedIDs(t *testing.T, tr *Tracer) []uint32 {
 		ids = append(ids, uint32(info.Program))
 	}
 	return ids
+}
+
+// A map with room drops nothing, and says so: every entry added is either
+// still there or was freed after its process exited.
+func TestLiveNoFalseDrops(t *testing.T) {
+	tr := open(t, Options{})
+	for range 3 {
+		for range 5 {
+			waitGone(t, churn(t, "-sockets", "2", "-duration", "1ms"))
+		}
+		s, err := tr.Read()
+		require.NoError(t, err)
+		require.Zero(t, s.DroppedProcesses)
+		require.Zero(t, s.DroppedMemory)
+	}
+}
+
+// More processes changed than collect_changed can copy: the whole map is
+// read instead, and none is missed.
+func TestReadManyChanged(t *testing.T) {
+	const many = maxChanged + 904
+	tr := open(t, Options{})
+	keys := make([]creatorsProcessKey, many)
+	vals := make([]creatorsProcess, many)
+	for i := range keys {
+		// PIDs above any the kernel hands out (pid_max is at most 2^22),
+		// changed as of the next read's generation.
+		keys[i] = creatorsProcessKey{Tgid: 1<<23 + uint32(i), Start: uint64(i)}
+		vals[i].Created[TCP] = uint64(i + 1)
+		vals[i].Generation = tr.generation + 1
+	}
+	_, err := tr.objs.Processes.BatchUpdate(keys, vals, nil)
+	require.NoError(t, err)
+	s, err := tr.Read()
+	require.NoError(t, err)
+	got := 0
+	for _, p := range s.Processes {
+		if p.PID >= 1<<23 {
+			got++
+			require.Equal(t, uint64(p.PID-1<<23+1), p.Created[TCP])
+		}
+	}
+	require.Equal(t, many, got)
+	require.GreaterOrEqual(t, s.present, many)
 }

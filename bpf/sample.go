@@ -67,6 +67,8 @@ type Sample struct {
 	// to evict since the Tracer opened because they were full: their counts
 	// since the previous read are lost.
 	DroppedProcesses, DroppedMemory uint64
+
+	present int // entries in the process map when it was read
 }
 
 // Options tunes Open. The zero value is ready to use.

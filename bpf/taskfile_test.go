@@ -31,8 +31,8 @@ func TestRecordLayout(t *testing.T) {
 	require.Equal(t, uint32(recordSize), rec.Size)
 }
 
-// record encodes one record as the program writes it.
-func record(s TaskSocket) []byte {
+// taskRecord encodes one record as the program writes it.
+func taskRecord(s TaskSocket) []byte {
 	b := make([]byte, recordSize, recordSize+len(s.Path))
 	binary.NativeEndian.PutUint32(b[offTGID:], s.TGID)
 	binary.NativeEndian.PutUint32(b[offFD:], s.FD)
@@ -79,7 +79,7 @@ func TestReadTaskSockets(t *testing.T) {
 	}
 	var stream []byte
 	for _, s := range want {
-		stream = append(stream, record(s)...)
+		stream = append(stream, taskRecord(s)...)
 	}
 	for _, tc := range []struct {
 		name    string
@@ -103,8 +103,8 @@ func TestReadTaskSockets(t *testing.T) {
 // sun_path, a failed read and an error of the callback are errors, never a
 // wrong record.
 func TestReadTaskSocketsErrors(t *testing.T) {
-	ok := record(TaskSocket{TGID: 1, FD: 3, Family: 1, Path: []byte("/a\x00")})
-	long := record(TaskSocket{TGID: 1})
+	ok := taskRecord(TaskSocket{TGID: 1, FD: 3, Family: 1, Path: []byte("/a\x00")})
+	long := taskRecord(TaskSocket{TGID: 1})
 	binary.NativeEndian.PutUint16(long[offPathLen:], maxPath+1)
 	broken := errors.New("bad address")
 
@@ -127,7 +127,7 @@ func TestReadTaskSocketsErrors(t *testing.T) {
 // FuzzTaskSockets: any bytes decode into records or an error, never a
 // panic or a path longer than sun_path.
 func FuzzTaskSockets(f *testing.F) {
-	f.Add(record(TaskSocket{TGID: 1, Family: 1, Path: []byte("/run/x.sock\x00")}))
+	f.Add(taskRecord(TaskSocket{TGID: 1, Family: 1, Path: []byte("/run/x.sock\x00")}))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		readTaskSockets(bytes.NewReader(data), make([]byte, recordSize+maxPath), func(s *TaskSocket) error {

@@ -28,7 +28,13 @@ func unavailable(what string, err error) error {
 	var verr *ebpf.VerifierError
 	switch {
 	case errors.Is(err, unix.EPERM), errors.Is(err, unix.EACCES):
-		return &Unavailable{Missing: "privileges: run as root or with CAP_BPF and CAP_PERFMON", Err: err}
+		// The library's own words would suggest the memlock limit, which
+		// kernels since 5.11 no longer apply: the errno says it all.
+		errno := unix.EPERM
+		if errors.Is(err, unix.EACCES) {
+			errno = unix.EACCES
+		}
+		return &Unavailable{Missing: "privileges: run as root or with CAP_BPF and CAP_PERFMON", Err: errno}
 	case errors.Is(err, ebpf.ErrNotSupported), errors.Is(err, unix.EOPNOTSUPP):
 		return &Unavailable{Missing: "kernel support to " + what, Err: err}
 	case errors.As(err, &verr):

@@ -115,6 +115,24 @@ var wants = map[string]want{
 			require.GreaterOrEqual(t, row["processes"], 1.0)
 		},
 	},
+	"Socket creation by process/A": {
+		columns: []string{"time", "created_per_second", "dns_lookups_per_second"},
+		tags:    []string{"host", "process_name", "user"}, host: e2eHost,
+		held: func(t *testing.T, _ heldSockets, r queryResult) {
+			// A lookup is a UDP socket: both at the generator's rate.
+			row := lastRow(t, r, map[string]string{"host": e2eHost, "process_name": dnsProcess, "user": "root"})
+			require.InDelta(t, dnsRate, row["dns_lookups_per_second"], dnsRate/10)
+			require.InDelta(t, dnsRate, row["created_per_second"], dnsRate/10)
+		},
+	},
+	"Memory-limit hits/A": {
+		columns: []string{"time", "hits_per_second"},
+		tags:    []string{"host", "process_name", "user", "protocol"}, host: e2eHost,
+		held: func(t *testing.T, _ heldSockets, r queryResult) {
+			row := lastRow(t, r, map[string]string{"host": e2eHost, "process_name": fillProcess, "user": "root", "protocol": "TCP"})
+			require.Greater(t, row["hits_per_second"], 0.0)
+		},
+	},
 	"Top UNIX socket paths/A": {
 		columns: []string{"time", "sockets"},
 		tags:    []string{"host", "path"}, host: e2eHost,
@@ -171,6 +189,7 @@ func TestGrafanaDashboardOnRealServers(t *testing.T) {
 	require.NoError(t, json.Unmarshal(data, &dash))
 
 	held := holdSockets(t)
+	startCreatorsLoad(t)
 	server := startInfluxd(t)
 	server.query(t, "", "CREATE DATABASE "+database)
 	start := time.Now().Add(-time.Minute)

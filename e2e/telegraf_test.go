@@ -61,7 +61,7 @@ const telegrafConfig = `[agent]
 
 // The sockwatch configurations the execd shim reads.
 const (
-	hostPluginConfig = "[[inputs.sockwatch]]\n  owners = true\n"
+	hostPluginConfig = "[[inputs.sockwatch]]\n  owners = true\n  creators = true\n"
 	// The fixture has no processes, so no owners.
 	fixturePluginConfig = "[[inputs.sockwatch]]\n  proc_root = %q\n"
 )

@@ -21,6 +21,9 @@ type Config struct {
 	Verbose   int
 	// Namespaces also evaluates every other network namespace.
 	Namespaces bool
+	// Trace samples socket creation with eBPF for this many seconds (0:
+	// not at all).
+	Trace int
 }
 
 func (c *Config) selected(metric string) bool {
@@ -37,6 +40,10 @@ func (c *Config) selected(metric string) bool {
 
 // Check reads the proc root once and evaluates every selected metric.
 func Check(cfg *Config) *Result {
+	var trace *tracing
+	if cfg.Trace > 0 {
+		trace = startTrace(cfg)
+	}
 	reader := sockwatch.NewReader(cfg.ProcRoot)
 	snap, err := reader.Read()
 	if err != nil {
@@ -49,6 +56,9 @@ func Check(cfg *Config) *Result {
 	c.counters()
 	if cfg.Namespaces {
 		c.namespaces()
+	}
+	if trace != nil {
+		c.creators(trace)
 	}
 	c.saveState()
 	return c.result()

@@ -39,6 +39,7 @@ func ParseArgs(args []string) (*Config, error) {
 	fs.StringVar(&cfg.ProcRoot, "proc-root", "", "")
 	fs.StringVar(&cfg.StateFile, "state-file", "", "")
 	fs.BoolVar(&cfg.Namespaces, "namespaces", false, "")
+	fs.Var((*traceFlag)(&cfg.Trace), "trace", "")
 	for _, name := range []string{"t", "timeout"} {
 		fs.Var((*timeoutFlag)(&cfg.Timeout), name, "")
 	}
@@ -56,7 +57,24 @@ func ParseArgs(args []string) (*Config, error) {
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q: flags take the form -w METRIC=RANGE", fs.Arg(0))
 	}
+	if cfg.Trace > 0 && time.Duration(cfg.Trace)*time.Second >= cfg.Timeout {
+		return nil, fmt.Errorf("--trace %d must be shorter than the timeout (-t %v)", cfg.Trace, cfg.Timeout)
+	}
 	return cfg, nil
+}
+
+// traceFlag is --trace SECONDS, 1 to MaxTrace.
+type traceFlag int
+
+func (f *traceFlag) String() string { return strconv.Itoa(int(*f)) }
+
+func (f *traceFlag) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > MaxTrace {
+		return fmt.Errorf("want whole seconds from 1 to %d", MaxTrace)
+	}
+	*f = traceFlag(n)
+	return nil
 }
 
 // onlyFlag is --only METRIC[,METRIC]; it may be repeated.
@@ -167,7 +185,7 @@ numothersock, and the kernel counters that say it has already acted.
 
 Usage: check_sockwatch [-w METRIC=RANGE]... [-c METRIC=RANGE]...
        [--only METRIC[,METRIC]] [--top N] [--namespaces] [--proc-root DIR]
-       [--state-file FILE] [-t SECONDS] [-v] [-h] [-V]
+       [--state-file FILE] [--trace SECONDS] [-t SECONDS] [-v] [-h] [-V]
 
  -w, --warning METRIC=RANGE    warning threshold for METRIC; repeatable
  -c, --critical METRIC=RANGE   critical threshold for METRIC; repeatable
@@ -185,6 +203,15 @@ Usage: check_sockwatch [-w METRIC=RANGE]... [-c METRIC=RANGE]...
                                (containers): numothersock, tw and the
                                counters of each, named by inode and process
                                (see below; needs root or CAP_SYS_PTRACE)
+ --trace SECONDS               sample socket creation with eBPF for 1 to 60
+                               seconds (shorter than -t): list the top
+                               creators (--top N, else 5) with their DNS
+                               lookups, and the processes hitting socket
+                               memory limits; perfdata
+                               sockets_created_per_second, thresholds on
+                               creation_rate. Needs root, or CAP_BPF and
+                               CAP_PERFMON, and kernel BTF (x86-64): without
+                               them one line says what is missing
  --proc-root DIR               proc to read (default $HOST_PROC, else /proc)
  --state-file FILE             where the counters of the last run are kept
                                (default: a file per proc root and --only set

@@ -12,10 +12,13 @@ const (
 	mUDPMem       = "udp_mem"
 	mTW           = "tw"
 	mFiles        = "files"
+	// mCreationRate is sockets created per second, with --trace; its
+	// perfdata label is sockets_created_per_second.
+	mCreationRate = "creation_rate"
 )
 
 // metricNames is every metric, in output order.
-var metricNames = []string{mSocketsUsed, mNumOtherSock, mOrphans, mTCPMem, mUDPMem, mTW, mFiles}
+var metricNames = []string{mSocketsUsed, mNumOtherSock, mOrphans, mTCPMem, mUDPMem, mTW, mFiles, mCreationRate}
 
 func isMetric(name string) bool {
 	for _, m := range metricNames {
@@ -74,6 +77,9 @@ var defaults = map[string]struct{ warn, crit, why string }{
 			" kernel limit: no default, performance data only."},
 	mSocketsUsed: {"", "",
 		"no default: sockets have no limit of their own (fs.file-max bounds them); performance data only."},
+	mCreationRate: {"", "",
+		"sockets created per second by every process, sampled with --trace (eBPF); no default:" +
+			" a normal rate depends on the host's work."},
 }
 
 // defaultThreshold is a metric's defaults parsed: warn is nil for the

@@ -31,6 +31,8 @@ func main() {
 	server := flag.String("dns-server", "127.0.0.1", "address the lookups go to, port 53")
 	sendto := flag.Bool("sendto", false, "send lookups with sendto() on an unconnected socket, not connect()")
 	duration := flag.Duration("duration", 0, "stop after this long (0: when stdin closes)")
+	first := flag.Int("sockets", 0, "UDP sockets to create and close before saying ready")
+	fill := flag.Float64("fill", 0, "loopback TCP connections per second whose sender fills its buffers, never read (16 kept)")
 	flag.Parse()
 
 	if *name != "" {
@@ -71,7 +73,19 @@ func main() {
 		return unix.Close(fds[1])
 	})
 	run(*dns, func() error { return lookup(dst, query, *sendto) })
+	if *fill > 0 {
+		f, err := newFiller()
+		if err != nil {
+			fail(err)
+		}
+		run(*fill, f.fill)
+	}
 
+	for range *first {
+		if err := socketClose(unix.AF_INET, unix.SOCK_DGRAM); err != nil {
+			fail(err)
+		}
+	}
 	fmt.Printf("ready %d\n", os.Getpid())
 	if *duration > 0 {
 		time.Sleep(*duration)
@@ -102,6 +116,68 @@ func pace(rate float64, stop <-chan struct{}, op func() error) {
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// filler makes the kernel account, and refuse, socket memory: connections
+// to a listener of its own whose data is never read, filled until the
+// sender's buffer is full. Run in a memory cgroup with a small limit on
+// TCP memory, the kernel refuses it memory: sock:sock_exceed_buf_limit.
+type filler struct {
+	listener int
+	addr     unix.Sockaddr
+	conns    [][2]int // sender, accepted
+}
+
+const fillerConns = 16
+
+func newFiller() (*filler, error) {
+	l, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Bind(l, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		return nil, err
+	}
+	if err := unix.Listen(l, 64); err != nil {
+		return nil, err
+	}
+	addr, err := unix.Getsockname(l)
+	if err != nil {
+		return nil, err
+	}
+	return &filler{listener: l, addr: addr}, nil
+}
+
+func (f *filler) fill() error {
+	if len(f.conns) == fillerConns {
+		unix.Close(f.conns[0][0])
+		unix.Close(f.conns[0][1])
+		f.conns = f.conns[1:]
+	}
+	c, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	if err := unix.Connect(c, f.addr); err != nil {
+		unix.Close(c)
+		return err
+	}
+	a, _, err := unix.Accept4(f.listener, unix.SOCK_CLOEXEC)
+	if err != nil {
+		unix.Close(c)
+		return err
+	}
+	f.conns = append(f.conns, [2]int{c, a})
+	chunk := make([]byte, 64<<10)
+	for range 64 { // at most 4 MiB a connection
+		if _, err := unix.SendmsgN(c, chunk, nil, nil, unix.MSG_DONTWAIT); err != nil {
+			if err == unix.EAGAIN || err == unix.ENOBUFS || err == unix.ENOMEM {
+				return nil
+			}
+			return err
+		}
+	}
+	return nil
 }
 
 func socketClose(family, typ int) error {

@@ -22,18 +22,21 @@ var sampleConfig string
 // Sockwatch is the plugin. A Telegraf input is never gathered by two
 // goroutines at once, which the core's Reader relies on.
 type Sockwatch struct {
-	ProcRoot   string          `toml:"proc_root"`
-	Counters   bool            `toml:"counters"`
-	Owners     bool            `toml:"owners"`
-	OwnersTop  int             `toml:"owners_top"`
-	Namespaces bool            `toml:"namespaces"`
-	Cgroups    bool            `toml:"cgroups"`
-	CgroupsTop int             `toml:"cgroups_top"`
-	CgroupRoot string          `toml:"cgroup_root"`
-	Log        telegraf.Logger `toml:"-"`
+	ProcRoot    string          `toml:"proc_root"`
+	Counters    bool            `toml:"counters"`
+	Owners      bool            `toml:"owners"`
+	OwnersTop   int             `toml:"owners_top"`
+	Namespaces  bool            `toml:"namespaces"`
+	Cgroups     bool            `toml:"cgroups"`
+	CgroupsTop  int             `toml:"cgroups_top"`
+	CgroupRoot  string          `toml:"cgroup_root"`
+	Creators    bool            `toml:"creators"`
+	CreatorsTop int             `toml:"creators_top"`
+	Log         telegraf.Logger `toml:"-"`
 
 	reader     *core.Reader
 	cgroupRoot string
+	creators   *core.CreatorTracer // nil unless creators is on and tracing works
 
 	// What is logged once rather than at every gather.
 	warnedUnnamed, warnedUnreadable, warnedNoCgroupSock bool
@@ -71,6 +74,12 @@ func (s *Sockwatch) Init() error {
 	s.reader = core.NewReader(root)
 	// With counters off, netstat, snmp and snmp6 are not read at all.
 	s.reader.SkipCounters = !s.Counters
+	if s.Creators {
+		if s.CreatorsTop < 1 {
+			return fmt.Errorf("creators_top = %d: must be at least 1", s.CreatorsTop)
+		}
+		return s.startCreators()
+	}
 	return nil
 }
 
@@ -110,6 +119,7 @@ func (s *Sockwatch) Gather(acc telegraf.Accumulator) error {
 	if s.Namespaces {
 		s.gatherNamespaces(acc, gauges, snap, now)
 	}
+	s.gatherCreators(acc, gauges, now)
 	s.gatherHost(acc, gauges, &snap.Counters, now)
 	gatherBeancounters(acc, snap, now)
 	if s.Cgroups {
@@ -130,6 +140,6 @@ func putUnixSockets(acc telegraf.Accumulator, fields map[string]any, count func(
 
 func init() {
 	inputs.Add("sockwatch", func() telegraf.Input {
-		return &Sockwatch{Counters: true, OwnersTop: 10, CgroupsTop: 10}
+		return &Sockwatch{Counters: true, OwnersTop: 10, CgroupsTop: 10, CreatorsTop: 10}
 	})
 }

@@ -14,15 +14,17 @@ var sampleConfig string
 
 // Sockwatch reads Linux's socket accounting; elsewhere it only says so.
 type Sockwatch struct {
-	ProcRoot   string          `toml:"proc_root"`
-	Counters   bool            `toml:"counters"`
-	Owners     bool            `toml:"owners"`
-	OwnersTop  int             `toml:"owners_top"`
-	Namespaces bool            `toml:"namespaces"`
-	Cgroups    bool            `toml:"cgroups"`
-	CgroupsTop int             `toml:"cgroups_top"`
-	CgroupRoot string          `toml:"cgroup_root"`
-	Log        telegraf.Logger `toml:"-"`
+	ProcRoot    string          `toml:"proc_root"`
+	Counters    bool            `toml:"counters"`
+	Owners      bool            `toml:"owners"`
+	OwnersTop   int             `toml:"owners_top"`
+	Namespaces  bool            `toml:"namespaces"`
+	Cgroups     bool            `toml:"cgroups"`
+	CgroupsTop  int             `toml:"cgroups_top"`
+	CgroupRoot  string          `toml:"cgroup_root"`
+	Creators    bool            `toml:"creators"`
+	CreatorsTop int             `toml:"creators_top"`
+	Log         telegraf.Logger `toml:"-"`
 }
 
 func (*Sockwatch) SampleConfig() string { return sampleConfig }
@@ -36,6 +38,6 @@ func (*Sockwatch) Gather(telegraf.Accumulator) error { return nil }
 
 func init() {
 	inputs.Add("sockwatch", func() telegraf.Input {
-		return &Sockwatch{Counters: true, OwnersTop: 10, CgroupsTop: 10}
+		return &Sockwatch{Counters: true, OwnersTop: 10, CgroupsTop: 10, CreatorsTop: 10}
 	})
 }

@@ -36,6 +36,7 @@ var schema = map[string]measurement{
 			"udp_rcvbuf_errors", "udp_sndbuf_errors", "udp_mem_errors",
 			"udp6_rcvbuf_errors", "udp6_sndbuf_errors", "udp6_mem_errors",
 			"udp_dns_sockets",
+			"sockets_created_per_second", "creator_processes_dropped",
 		),
 		tags: set("host", "netns"),
 	},
@@ -54,5 +55,14 @@ var schema = map[string]measurement{
 	"sockwatch_unix_path_holder": {
 		fields: set("sockets"),
 		tags:   set("host", "path", "process_name", "user"),
+	},
+	"sockwatch_creator": {
+		fields: set("created", "created_per_second", "unix_per_second", "udp_per_second", "tcp_per_second",
+			"other_per_second", "dns_lookups_per_second"),
+		tags: set("host", "process_name", "user"),
+	},
+	"sockwatch_memory_limit": {
+		fields: set("hits", "hits_per_second"),
+		tags:   set("host", "process_name", "user", "protocol"),
 	},
 }
