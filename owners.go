@@ -140,7 +140,7 @@ type Owners struct {
 // connected to DNS servers. Sockets in other network namespaces count for the
 // process that holds them.
 //
-// Where it can (root, or CAP_BPF and CAP_PERFMON; kernel BTF; Linux 5.11 or
+// Where it can (root, or CAP_BPF and CAP_PERFMON; kernel BTF; Linux 5.16 or
 // later; the proc root of the initial PID namespace), it reads them all in
 // one pass of a BPF task_file iterator, which reads each socket's family,
 // protocol, state, namespace and UNIX address in the kernel: no system call

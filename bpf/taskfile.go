@@ -50,7 +50,8 @@ type TaskFiles struct {
 }
 
 // LoadTaskFiles loads and attaches the iterator. It needs the kernel's BTF
-// (/sys/kernel/btf/vmlinux), Linux 5.11 or later (bpf_sock_from_file), and
+// (/sys/kernel/btf/vmlinux), Linux 5.16 or later (bpf_sock_from_file,
+// bpf_skc_to_unix_sock), and
 // the privilege to load tracing programs.
 func LoadTaskFiles() (*TaskFiles, error) {
 	t := &TaskFiles{}
