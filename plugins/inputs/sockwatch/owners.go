@@ -3,6 +3,7 @@
 package sockwatch
 
 import (
+	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -28,10 +29,15 @@ func (s *Sockwatch) gatherOwners(acc telegraf.Accumulator, host map[string]any, 
 	for _, err := range o.Errors {
 		acc.AddError(err)
 	}
+	// Logged at the first gather and when it changes (the iterator failed,
+	// or works again), not at every gather.
+	via := "owners read through the " + o.Via
 	if o.IteratorErr != nil {
-		s.Log.Debugf("owners read from %s (bpf task_file iterator not used: %v)", o.Via, o.IteratorErr)
-	} else {
-		s.Log.Debugf("owners read through the %s", o.Via)
+		via = fmt.Sprintf("owners read from %s (bpf task_file iterator not used: %v)", o.Via, o.IteratorErr)
+	}
+	if via != s.ownersVia {
+		s.Log.Debug(via)
+		s.ownersVia = via
 	}
 	putNum(host, "unix_sockets", o.UnixSockets)
 	putNum(host, "udp_dns_sockets", o.DNSSockets)
