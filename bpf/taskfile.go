@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/cilium/ebpf/link"
 )
@@ -56,6 +57,11 @@ type TaskFiles struct {
 func LoadTaskFiles() (*TaskFiles, error) {
 	t := &TaskFiles{}
 	if err := loadTaskfileObjects(&t.objs, nil); err != nil {
+		if errors.Is(err, os.ErrPermission) {
+			// cilium/ebpf's own words blame RLIMIT_MEMLOCK, which kernels
+			// that have this iterator no longer apply.
+			return nil, fmt.Errorf("load task_file iterator: needs root, or CAP_BPF and CAP_PERFMON: %w", err)
+		}
 		return nil, fmt.Errorf("load task_file iterator: %w", err)
 	}
 	it, err := link.AttachIter(link.IterOptions{Program: t.objs.TaskfileSockets})
