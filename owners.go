@@ -31,6 +31,9 @@ type OwnerOptions struct {
 	// by default the host's, as for every other host-wide figure (that of
 	// PID 1's namespace, else Root/net).
 	UnixNetDir string
+	// NoIterator reads /proc/PID/fd even where the BPF task_file iterator
+	// could be loaded.
+	NoIterator bool
 
 	// noSockDiag classifies every socket by its attribute and finds every
 	// DNS socket in the udp tables, as for sockets of other namespaces: the
@@ -66,6 +69,21 @@ type UnixPath struct {
 	// Path as the kernel prints it: an abstract name starts with "@", and a
 	// path may hold any byte but NUL, newlines included.
 	Path    string
+	Sockets int64
+	// Holders is the owners holding the most descriptors of sockets bound
+	// to the path (a listener, the connections it accepted) or connected
+	// to one that is (a client of docker.sock), at most Top of them, by
+	// Sockets descending, then name and user. Only the task_file iterator
+	// reads each socket's address and peer (Via is ViaTaskFiles): nil
+	// otherwise.
+	Holders []Holder
+}
+
+// Holder is the descriptors of one UNIX path held by the processes of one
+// name and user.
+type Holder struct {
+	Name    string
+	User    string
 	Sockets int64
 }
 
@@ -104,6 +122,14 @@ type Owners struct {
 	// Errors lists the sources, other than the process list, that could not
 	// be read or parsed: the unix table, a udp table, the passwd file.
 	Errors []error
+
+	// Via is how the descriptors were read: ViaTaskFiles, or ViaProcFD,
+	// when IteratorErr says why the iterator was not used (not root, no
+	// kernel BTF, an older kernel, a proc root of another PID namespace,
+	// NoIterator). Both give the same figures; only the iterator gives the
+	// holders of the UNIX paths.
+	Via         string
+	IteratorErr error
 	// viaDiag is how many socket descriptors the sock_diag dump classified.
 	viaDiag int64
 }
@@ -114,80 +140,79 @@ type Owners struct {
 // connected to DNS servers. Sockets in other network namespaces count for the
 // process that holds them.
 //
-// The sockets of the scanner's own network namespace are classified, and
-// its DNS sockets found, from one NETLINK_SOCK_DIAG dump (as ss lists
-// sockets); those of other namespaces, and any the dump does not list, by
-// the system.sockprotoname attribute of the descriptor and the udp tables of
-// their namespace.
+// Where it can (root, or CAP_BPF and CAP_PERFMON; kernel BTF; Linux 5.16 or
+// later; the proc root of the initial PID namespace), it reads them all in
+// one pass of a BPF task_file iterator, which reads each socket's family,
+// protocol, state, namespace and UNIX address in the kernel: no system call
+// per descriptor, and the holders of each UNIX path. Elsewhere, or should
+// the iterator fail, it reads every /proc/PID/fd, with the same figures
+// (Owners.Via says which way was taken).
+//
+// On that path, the sockets of the scanner's own network namespace are
+// classified, and its DNS sockets found, from one NETLINK_SOCK_DIAG dump (as
+// ss lists sockets); those of other namespaces, and any the dump does not
+// list, by the system.sockprotoname attribute of the descriptor and the udp
+// tables of their namespace.
 //
 // It fails only when the process list cannot be read; every other failure is
 // listed in Owners.Errors. Memory is bounded by the number of processes,
-// owners and distinct UNIX paths, and during the scan only, by the sockets:
-// the dump keeps the class of each socket of the scanner's namespace by
-// inode (about 25 bytes a socket), and the workers the inode of each UDP
-// socket the dump did not have (8 bytes), to be matched against the DNS
-// sockets of its namespace once that namespace's tables are read.
+// owners and distinct UNIX paths (per namespace, with the iterator, which
+// also keeps the inode of each DNS socket), and during the /proc scan only,
+// by the sockets: the dump keeps the class of each socket of the scanner's
+// namespace by inode (about 25 bytes a socket), and the workers the inode of
+// each UDP socket the dump did not have (8 bytes), to be matched against the
+// DNS sockets of its namespace once that namespace's tables are read.
 func ScanOwners(root string, opt OwnerOptions) (*Owners, error) {
-	pids, err := listPids(root)
-	if err != nil {
-		return nil, err
+	var it iterate
+	itErr := errors.New("NoIterator set")
+	if !opt.NoIterator {
+		it, itErr = iteratorFor(root)
 	}
-	workers := opt.Workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	workers = min(workers, max(len(pids), 1))
+	return scanOwners(root, opt, it, itErr)
+}
 
-	o := &Owners{}
+// scanOwners is ScanOwners with the iterator it (nil when there is none, for
+// the reason itErr).
+func scanOwners(root string, opt OwnerOptions, it iterate, itErr error) (*Owners, error) {
+	o := &Owners{Via: ViaProcFD, IteratorErr: itErr}
 	unixDir := opt.UnixNetDir
 	if unixDir == "" {
 		unixDir = netDir(root)
 	}
-	// The unix table is read while the sockets are dumped and the workers
-	// run: it is the one big file, and reading it costs the kernel as much
-	// as the dump, or a few thousand descriptors.
+	// The unix table is read while the descriptors are: it is the one big
+	// file, and reading it costs the kernel as much as the sock_diag dump,
+	// or a few thousand descriptors.
 	var unixRead sync.WaitGroup
-	unixRead.Go(func() { o.readUnixPaths(filepath.Join(unixDir, "unix"), opt.Top) })
+	readUnix := sync.OnceFunc(func() {
+		unixRead.Go(func() { o.readUnixPaths(filepath.Join(unixDir, "unix"), opt.Top) })
+	})
 
-	var diag *diagSockets
-	if !opt.noSockDiag && onProc(root) {
-		// A proc root that is no procfs (a copy, a fixture) links to
-		// inodes that are not this kernel's sockets.
-		diag = dumpSockets()
+	var results []*ownerScan
+	var tasks *taskScan
+	if it != nil {
+		probe := probeUnixTable(filepath.Join(unixDir, "unix"))
+		readUnix()
+		var err error
+		tasks, err = scanTaskFiles(it, root, probe)
+		if err != nil {
+			o.IteratorErr = err
+		} else {
+			o.Via, o.IteratorErr = ViaTaskFiles, nil
+			results = []*ownerScan{tasks.w}
+		}
 	}
-	dns := &dnsTables{}
-	if diag != nil && diag.dns != nil {
-		dns.preload(diag.ns, diag.dns)
+	var dns *dnsTables
+	if results == nil {
+		pids, err := listPids(root)
+		if err != nil {
+			unixRead.Wait()
+			return nil, err
+		}
+		readUnix()
+		results, dns = o.scanProcFD(root, pids, opt)
 	}
-	results := make([]*ownerScan, workers)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for i := range results {
-		w := newOwnerScan(root, dns, diag)
-		results[i] = w
-		wg.Go(func() {
-			for {
-				i := next.Add(1) - 1
-				if i >= int64(len(pids)) {
-					return
-				}
-				w.scan(pids[i])
-			}
-		})
-	}
-
-	wg.Wait()
 	unixRead.Wait()
-	dns.wait()
 	for _, w := range results {
-		if w.diagUDP {
-			dns.meet(diag.ns)
-		}
-		o.viaDiag += w.viaDiag
-		for _, p := range w.pending {
-			p.owner.DNS += dns.count(p.ns, p.pidDir, w.udp[p.from:p.to])
-		}
-		w.udp, w.pending = nil, nil
 		o.Errors = append(o.Errors, w.errs...)
 	}
 
@@ -220,12 +245,69 @@ func ScanOwners(root string, opt OwnerOptions) (*Owners, error) {
 	})
 	o.ByProcess = cut(o.ByProcess, opt.Top)
 
+	if tasks != nil && o.Via == ViaTaskFiles {
+		o.DNSSockets = known(int64(len(tasks.dns)))
+		o.unixHolders(tasks.holders, tasks.unixNS, users, opt.Top)
+		return o, nil
+	}
 	dnsTotal, dnsErrs := dns.total()
 	o.Errors = append(o.Errors, dnsErrs...)
 	if len(dnsErrs) == 0 {
 		o.DNSSockets = known(dnsTotal)
 	}
 	return o, nil
+}
+
+// scanProcFD reads the descriptors of the processes pids through their
+// /proc/PID/fd directories. It runs while the unix table is read into o:
+// the errors are left in the results.
+func (o *Owners) scanProcFD(root string, pids []string, opt OwnerOptions) ([]*ownerScan, *dnsTables) {
+	workers := opt.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	workers = min(workers, max(len(pids), 1))
+
+	var diag *diagSockets
+	if !opt.noSockDiag && onProc(root) {
+		// A proc root that is no procfs (a copy, a fixture) links to
+		// inodes that are not this kernel's sockets.
+		diag = dumpSockets()
+	}
+	dns := &dnsTables{}
+	if diag != nil && diag.dns != nil {
+		dns.preload(diag.ns, diag.dns)
+	}
+	results := make([]*ownerScan, workers)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for i := range results {
+		w := newOwnerScan(root, dns, diag)
+		results[i] = w
+		wg.Go(func() {
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(len(pids)) {
+					return
+				}
+				w.scan(pids[i])
+			}
+		})
+	}
+
+	wg.Wait()
+	dns.wait()
+	for _, w := range results {
+		if w.diagUDP {
+			dns.meet(diag.ns)
+		}
+		o.viaDiag += w.viaDiag
+		for _, p := range w.pending {
+			p.owner.DNS += dns.count(p.ns, p.pidDir, w.udp[p.from:p.to])
+		}
+		w.udp, w.pending = nil, nil
+	}
+	return results, dns
 }
 
 type ownerKey struct{ name, user string }

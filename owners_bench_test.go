@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/sockwatch/sockwatch/bpf"
 )
 
 // bigUnixTable is a unix table of n sockets: pairs of unbound sockets, and
@@ -53,19 +55,47 @@ func BenchmarkUnixPaths(b *testing.B) {
 
 // BenchmarkScanOwners scans this host's processes; bench/owners.sh times the
 // same scan, with bench/ownerscan, on a known load of 110,000 sockets,
-// against ss and lsof.
+// against ss and lsof. Both ways, side by side: the BPF iterator (as root)
+// and /proc/PID/fd.
 func BenchmarkScanOwners(b *testing.B) {
 	root := ProcRoot("")
-	var o *Owners
+	for _, noIterator := range []bool{false, true} {
+		name := "iterator"
+		if noIterator {
+			name = "proc"
+		}
+		b.Run(name, func(b *testing.B) {
+			var o *Owners
+			for b.Loop() {
+				var err error
+				o, err = ScanOwners(root, OwnerOptions{Top: 5, NoIterator: noIterator})
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			if !noIterator && o.Via != ViaTaskFiles {
+				b.Skipf("the iterator is not used here: %v", o.IteratorErr)
+			}
+			b.ReportMetric(float64(o.Sockets), "sockets")
+			b.ReportMetric(float64(o.Processes), "processes")
+		})
+	}
+}
+
+// BenchmarkTaskFiles times one pass of the task_file iterator alone.
+func BenchmarkTaskFiles(b *testing.B) {
+	it, err := iteratorFor(ProcRoot(""))
+	if err != nil {
+		b.Skipf("no iterator: %v", err)
+	}
+	n := 0
 	for b.Loop() {
-		var err error
-		o, err = ScanOwners(root, OwnerOptions{Top: 5})
-		if err != nil {
+		n = 0
+		if err := it(func(*bpf.TaskSocket) error { n++; return nil }); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(o.Sockets), "sockets")
-	b.ReportMetric(float64(o.Processes), "processes")
+	b.ReportMetric(float64(n), "sockets")
 }
 
 // BenchmarkDumpSockets times the sock_diag dump of this namespace's sockets

@@ -202,7 +202,9 @@ func (w *ownerScan) socket(dirfd int, name []byte, fdEnd int, c *Owner) error {
 		w.viaDiag++
 	} else {
 		n, err := w.sockProto(dirfd, name, fdEnd)
-		if err == unix.ENOENT {
+		if err == unix.ENOENT || err != nil && !w.sameSocket(dirfd, name, inode) {
+			// Closed meanwhile, or reused: by a pipe, whose attribute
+			// is not there, or another socket, seen on its own.
 			return nil
 		}
 		// The value is the name with its NUL, "UDP\x00"; a kernel before
@@ -239,6 +241,17 @@ func (w *ownerScan) socket(dirfd int, name []byte, fdEnd int, c *Owner) error {
 		c.Other++
 	}
 	return nil
+}
+
+// sameSocket reports whether descriptor name still links to the socket of
+// inode.
+func (w *ownerScan) sameSocket(dirfd int, name []byte, inode uint64) bool {
+	n, err := readlinkat(dirfd, &name[0], w.link[:])
+	if err != nil {
+		return false
+	}
+	now, ok := socketInode(w.link[:n])
+	return ok && now == inode
 }
 
 // protoClass classifies a socket by its system.sockprotoname.

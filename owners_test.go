@@ -84,13 +84,20 @@ func ownerHelper(mode string) error {
 	var keep []any
 	switch mode {
 	case "unix":
-		ln, err := net.Listen("unix", os.Getenv("HELPER_PATH"))
+		// A path holding a NUL, which no environment variable may, is
+		// passed quoted.
+		path := os.Getenv("HELPER_PATH")
+		if p, err := strconv.Unquote(path); err == nil {
+			path = p
+		}
+		ln, err := net.Listen("unix", path)
 		if err != nil {
 			return err
 		}
 		keep = append(keep, ln)
 		for range n {
-			c, err := net.Dial("unix", ln.Addr().String())
+			// Not ln.Addr(), which ends an abstract name at its first NUL.
+			c, err := net.Dial("unix", path)
 			if err != nil {
 				return err
 			}
@@ -100,19 +107,42 @@ func ownerHelper(mode string) error {
 			}
 			keep = append(keep, c, a)
 		}
+	case "connect":
+		for range n {
+			c, err := net.Dial("unix", os.Getenv("HELPER_PATH"))
+			if err != nil {
+				return err
+			}
+			keep = append(keep, c)
+		}
 	case "dns":
 		fds, err := dnsHelperSockets(n)
 		if err != nil {
 			return err
 		}
 		keep = append(keep, fds)
+	case "families":
+		fds, err := familySockets()
+		if err != nil {
+			return err
+		}
+		keep = append(keep, fds)
+	case "reuse":
+		// Descriptor HELPER_N keeps being closed and reused, by a UDP
+		// socket or a pipe, while a UNIX socketpair is held.
+		pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		keep = append(keep, pair)
+		go reuseDescriptor(n)
 	case "scan":
 		o, err := ScanOwners(ProcRoot(""), OwnerOptions{})
 		if err != nil {
 			return err
 		}
-		return json.NewEncoder(os.Stdout).Encode(map[string]int{
-			"not_inspected": o.NotInspected, "errors": len(o.Errors), "processes": o.Processes,
+		return json.NewEncoder(os.Stdout).Encode(map[string]any{
+			"not_inspected": o.NotInspected, "errors": len(o.Errors), "processes": o.Processes, "via": o.Via,
 		})
 	default:
 		return fmt.Errorf("unknown mode %q", mode)
@@ -341,7 +371,7 @@ func TestScanOwnersSockDiag(t *testing.T) {
 	startHelper(t, exe, "dns", "diag-netns", []string{"HELPER_N=2"}, as(syscall.CLONE_NEWNET))
 
 	scan := func(noSockDiag bool) (*Owners, map[string]Owner) {
-		o, err := ScanOwners(ProcRoot(""), OwnerOptions{PasswdFile: passwd, noSockDiag: noSockDiag})
+		o, err := ScanOwners(ProcRoot(""), OwnerOptions{PasswdFile: passwd, NoIterator: true, noSockDiag: noSockDiag})
 		require.NoError(t, err)
 		require.Empty(t, o.Errors)
 		require.True(t, o.DNSSockets.Known)
@@ -380,10 +410,15 @@ func TestScanOwnersUnprivileged(t *testing.T) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
 	out, err := cmd.Output()
 	require.NoError(t, err, "%s", out)
-	var got map[string]int
+	var got struct {
+		NotInspected int    `json:"not_inspected"`
+		Errors       int    `json:"errors"`
+		Via          string `json:"via"`
+	}
 	require.NoError(t, json.Unmarshal(out, &got))
-	require.Positive(t, got["not_inspected"], "PID 1 at least belongs to root")
-	require.Zero(t, got["errors"])
+	require.Positive(t, got.NotInspected, "PID 1 at least belongs to root")
+	require.Zero(t, got.Errors)
+	require.Equal(t, ViaProcFD, got.Via, "nobody may not load the iterator: the scan falls back")
 }
 
 // unptraceable counts the processes whose descriptors this process may not

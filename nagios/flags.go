@@ -240,7 +240,9 @@ Usage: check_sockwatch [-w METRIC=RANGE]... [-c METRIC=RANGE]...
  --only METRIC[,METRIC]        evaluate and report only these metrics (and
                                the counters tied to them)
  --top N                       list the N largest socket owners (process
-                               name and user) and UNIX paths; unprivileged,
+                               name and user) and UNIX paths; as root, read
+                               by a BPF iterator that also names the N
+                               largest holders of each path; unprivileged,
                                only your own processes
  --namespaces                  also evaluate every other network namespace
                                (containers): numothersock, tw and the
@@ -274,9 +276,10 @@ Usage: check_sockwatch [-w METRIC=RANGE]... [-c METRIC=RANGE]...
  -t, --timeout SECONDS         give up with UNKNOWN after this long
                                (default 10)
  -v, --verbose                 also list OK containers and counters, the
-                               baseline and the files read; -vv also each
-                               namespace's counters, -vvv the growth the
-                               state file holds
+                               baseline, the files read and how the owners
+                               were read; -vv also each namespace's
+                               counters, -vvv the growth the state file
+                               holds
  -h, --help                    this text
  -V, --version                 the version
 

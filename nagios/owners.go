@@ -10,8 +10,9 @@ import (
 )
 
 // owners lists the cfg.Top largest socket owners, and the UNIX paths with
-// the most sockets, in the long output: who to look at, without running ss
-// or lsof by hand. Unprivileged, only the user's own processes can be seen;
+// the most sockets with their largest holders (where the BPF iterator read
+// them), in the long output: who to look at, without running ss or lsof by
+// hand. Unprivileged, only the user's own processes can be seen;
 // the line says how many were not.
 func (c *checker) owners() []string {
 	o, err := c.ownerScan, c.ownerErr
@@ -31,9 +32,22 @@ func (c *checker) owners() []string {
 			plural(w.Sockets, "socket"), byProtocol(w), plural(w.Processes, "process")))
 	}
 	for _, p := range o.UnixPaths {
-		lines = append(lines, fmt.Sprintf("  unix path %s: %s", display(p.Path), plural(p.Sockets, "socket")))
+		line := fmt.Sprintf("  unix path %s: %s", display(p.Path), plural(p.Sockets, "socket"))
+		if len(p.Holders) > 0 {
+			held := make([]string, len(p.Holders))
+			for i, h := range p.Holders {
+				held[i] = fmt.Sprintf("%s (%s) %d", display(h.Name), display(h.User), h.Sockets)
+			}
+			line += "; held by " + strings.Join(held, ", ")
+		}
+		lines = append(lines, line)
 	}
 	if c.cfg.Verbose > 0 {
+		if o.IteratorErr != nil {
+			lines = append(lines, fmt.Sprintf("owners: read from %s (bpf task_file iterator not used: %v)", o.Via, o.IteratorErr))
+		} else {
+			lines = append(lines, "owners: read through the "+o.Via)
+		}
 		for _, err := range o.Errors {
 			lines = append(lines, fmt.Sprintf("owners: %v", err))
 		}

@@ -67,12 +67,15 @@ func TestTopHostileOwner(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "a\n|b.sock")
 	testenv.StartHelper(t, topHelperEnv+"="+path)
 
-	o := check(t, "--top", "1000", "--state-file", filepath.Join(t.TempDir(), "s.json"))
+	o := check(t, "-v", "--top", "1000", "--state-file", filepath.Join(t.TempDir(), "s.json"))
 	require.Equal(t, 0, o.code, o.all)
+	require.Contains(t, o.long, "owners: read through the bpf task_file iterator", "root loads the iterator: %s", o.all)
 	require.Equal(t, 1, strings.Count(strings.SplitN(o.all, "\n", 2)[0], "|"), "one | on the first line:\n%s", o.all)
 	require.Contains(t, o.long, `  "x'=1;2 ¦" (root): 7 sockets (7 unix) in 1 process`, o.all)
 	shown := strings.ReplaceAll(strconv.Quote(path), "|", "¦")
-	require.Contains(t, o.long, "  unix path "+shown+": 4 sockets", o.all)
+	// The listener and the 3 connections it accepted, bound to the path;
+	// the 3 clients, connected to it.
+	require.Contains(t, o.long, "  unix path "+shown+": 4 sockets; held by \"x'=1;2 ¦\" (root) 7", o.all)
 	for _, item := range perfItems(o.perf) {
 		require.NotContains(t, item, "x'", "a process name leaked into the performance data")
 	}

@@ -57,6 +57,11 @@ func TestUnprivilegedLive(t *testing.T) {
 	require.Equal(t, 2, o.code, o.all)
 	require.Regexp(t, `^SOCKWATCH CRITICAL - sockets_used `, o.first)
 	require.Contains(t, o.all, "not inspected: ")
+
+	// Nobody may not load the BPF iterator: -v says the /proc scan stood in.
+	o = checkAs(t, nobody, nil, append([]string{"-v", "--top", "5", "--state-file", state}, generous...)...)
+	require.Equal(t, 0, o.code, o.all)
+	require.Contains(t, o.all, "\nowners: read from /proc/PID/fd (bpf task_file iterator not used: ", o.all)
 }
 
 // TestUnprivilegedBeancountersCritical: with user_beancounters unreadable

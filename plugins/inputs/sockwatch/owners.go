@@ -3,6 +3,7 @@
 package sockwatch
 
 import (
+	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -14,7 +15,9 @@ import (
 
 // gatherOwners scans every process's descriptors and emits the owners_top
 // largest owners (sockwatch_owner) and UNIX socket paths
-// (sockwatch_unix_path), the paths of the host's net directory netDir. The
+// (sockwatch_unix_path), the paths of the host's net directory netDir, with
+// the owners_top largest holders of each where the scan could tell them
+// (sockwatch_unix_path_holder). The
 // scan also counts the UNIX sockets and the UDP sockets connected to DNS,
 // which go into the host fields.
 func (s *Sockwatch) gatherOwners(acc telegraf.Accumulator, host map[string]any, netDir string, now time.Time) {
@@ -25,6 +28,16 @@ func (s *Sockwatch) gatherOwners(acc telegraf.Accumulator, host map[string]any, 
 	}
 	for _, err := range o.Errors {
 		acc.AddError(err)
+	}
+	// Logged at the first gather and when it changes (the iterator failed,
+	// or works again), not at every gather.
+	via := "owners read through the " + o.Via
+	if o.IteratorErr != nil {
+		via = fmt.Sprintf("owners read from %s (bpf task_file iterator not used: %v)", o.Via, o.IteratorErr)
+	}
+	if via != s.ownersVia {
+		s.Log.Debug(via)
+		s.ownersVia = via
 	}
 	putNum(host, "unix_sockets", o.UnixSockets)
 	putNum(host, "udp_dns_sockets", o.DNSSockets)
@@ -46,10 +59,17 @@ func (s *Sockwatch) gatherOwners(acc telegraf.Accumulator, host map[string]any, 
 			now)
 	}
 	for _, p := range o.UnixPaths {
+		path := tagValue(p.Path)
 		acc.AddGauge("sockwatch_unix_path",
 			map[string]any{"sockets": p.Sockets},
-			map[string]string{"path": tagValue(p.Path)},
+			map[string]string{"path": path},
 			now)
+		for _, h := range p.Holders {
+			acc.AddGauge("sockwatch_unix_path_holder",
+				map[string]any{"sockets": h.Sockets},
+				map[string]string{"path": path, "process_name": tagValue(h.Name), "user": tagValue(h.User)},
+				now)
+		}
 	}
 }
 

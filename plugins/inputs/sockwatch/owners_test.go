@@ -135,12 +135,18 @@ func TestGatherOwnersLive(t *testing.T) {
 	dir := t.TempDir()
 	testenv.StartHelper(t, ownerHelperEnv+"="+dir)
 
-	s := &Sockwatch{ProcRoot: "/proc", Counters: true, Owners: true, OwnersTop: 1000, Log: testutil.Logger{}}
+	log := &testutil.CaptureLogger{}
+	s := &Sockwatch{ProcRoot: "/proc", Counters: true, Owners: true, OwnersTop: 1000, Log: log}
 	require.NoError(t, s.Init())
 	acc := gather(t, s)
 	require.Empty(t, acc.Errors)
+	var debug []string
+	for _, m := range log.Messages() {
+		debug = append(debug, m.Text)
+	}
+	require.Contains(t, debug, "owners read through the bpf task_file iterator", "root loads the iterator")
 
-	var owner, path telegraf.Metric
+	var owner, path, holder telegraf.Metric
 	for _, m := range acc.GetTelegrafMetrics() {
 		back, _ := roundTrip(t, m)
 		switch back.Name() {
@@ -152,12 +158,23 @@ func TestGatherOwnersLive(t *testing.T) {
 			if v, _ := back.GetTag("path"); v == filepath.Join(dir, `php fpm\x0a'x'=1.sock`) {
 				path = back
 			}
+		case "sockwatch_unix_path_holder":
+			if v, _ := back.GetTag("path"); v == filepath.Join(dir, `php fpm\x0a'x'=1.sock`) {
+				require.Nil(t, holder, "one holder: the helper")
+				holder = back
+			}
 		}
 	}
 	require.NotNil(t, owner, "no owner for the helper")
 	require.Equal(t, ownerHelperFields, owner.Fields())
 	require.NotNil(t, path, "no unix path for the helper's listener")
 	require.Equal(t, map[string]any{"sockets": int64(5)}, path.Fields())
+	// The listener, the 4 accepted ends bound to the path, and the 4
+	// clients connected to it.
+	require.NotNil(t, holder, "no holder of the helper's path")
+	require.Equal(t, map[string]any{"sockets": int64(9)}, holder.Fields())
+	require.Equal(t, map[string]string{"path": filepath.Join(dir, `php fpm\x0a'x'=1.sock`),
+		"process_name": `w'=1\x0a|x`, "user": "root"}, holder.Tags())
 	host, ok := acc.Get("sockwatch")
 	require.True(t, ok)
 	require.Contains(t, host.Fields, "unix_sockets")

@@ -45,6 +45,8 @@ type Sockwatch struct {
 
 	// What is logged once rather than at every gather.
 	warnedUnnamed, warnedUnreadable, warnedNoCgroupSock bool
+	// ownersVia is how the owners were last read, logged when it changes.
+	ownersVia string
 }
 
 func (*Sockwatch) SampleConfig() string { return sampleConfig }

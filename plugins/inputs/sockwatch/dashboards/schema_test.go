@@ -57,6 +57,10 @@ var schema = map[string]measurement{
 		fields: set("sock_bytes", "sock_own_bytes"),
 		tags:   set("host", "cgroup"),
 	},
+	"sockwatch_unix_path_holder": {
+		fields: set("sockets"),
+		tags:   set("host", "path", "process_name", "user"),
+	},
 	"sockwatch_creator": {
 		fields: set("created", "created_per_second", "unix_per_second", "udp_per_second", "tcp_per_second",
 			"other_per_second", "dns_lookups_per_second"),
