@@ -161,7 +161,11 @@ func (t *EventTracker) Update(r *Reader, host *Snapshot, scan *NetNSScan, now ti
 			switch {
 			case !ok:
 				nu.StartUnknown = true
-			case start.After(t.Last):
+			// btime is whole seconds, cut down: the start read from it is
+			// up to a second early. A namespace not in the baseline has
+			// had none of its events counted, so erring towards "new"
+			// counts nothing twice.
+			case start.Add(time.Second).After(t.Last):
 				nu.Counted = true
 				for e := range NumEvents {
 					if _, had := t.Baselines[ns.Key+"/"+eventNames[e]]; !had && ev[e].Known {

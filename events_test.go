@@ -152,6 +152,15 @@ func TestEventTracker(t *testing.T) {
 	require.Equal(t, int64(13), tr.Baselines["ns1/tcp_abort_on_memory"])
 	require.Equal(t, [NumEvents]int64{}, u.Growth)
 
+	// btime is whole seconds: a process started just after the last update
+	// can read as up to a second before it. Its namespace is still new.
+	t3 := t2.Add(time.Minute)
+	started(60, t3.Add(-600*time.Millisecond))
+	u = tr.Update(r, nil, &NetNSScan{Namespaces: []NetNS{nsWith("ns2", 2), nsWith("ns4", 7), nsWith("ns5", 9),
+		nsWith("ns6", 4, 60)}}, t3.Add(time.Minute))
+	require.True(t, u.Namespaces[3].Counted)
+	require.Equal(t, int64(4), u.Growth[TCPAbortOnMemory])
+
 	// The host's namespace falls back on the host's old baseline.
 	tr2 := EventTracker{Last: t0, HostFallback: Events{known(10)}}
 	host := nsWith("ns9", 12)
