@@ -24,6 +24,26 @@ const (
 	sockDNS uint8 = 0x80
 )
 
+// count adds one socket descriptor of class (without sockDNS) to o, by
+// family; DNS is for the caller, which knows how it was told.
+func (o *Owner) count(class uint8) {
+	o.Sockets++
+	switch class {
+	case sockUnix:
+		o.Unix++
+	case sockUDP, sockUDPLite:
+		o.UDP++
+	case sockTCP:
+		o.TCP++
+	case sockRaw:
+		o.Raw++
+	case sockNetlink:
+		o.Netlink++
+	default:
+		o.Other++
+	}
+}
+
 // diagSockets is one NETLINK_SOCK_DIAG dump, as ss makes it, of the sockets
 // of the scanner's own network namespace: the class of each by inode, read
 // in a few dozen system calls where the attribute takes one per descriptor,

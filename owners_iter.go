@@ -128,10 +128,10 @@ func scanTaskFiles(it iterate, root string, probe map[uint64]struct{}) (*taskSca
 // add counts one socket descriptor of the current process.
 func (s *taskScan) add(sock *bpf.TaskSocket) {
 	c := &s.c
-	c.Sockets++
-	switch socketClass(sock.Family, sock.Type, sock.Protocol) {
+	class := socketClass(sock.Family, sock.Type, sock.Protocol)
+	c.count(class)
+	switch class {
 	case sockUnix:
-		c.Unix++
 		if s.unixNS == 0 {
 			if _, ok := s.probe[sock.Inode]; ok {
 				s.unixNS = sock.NetNS
@@ -147,21 +147,10 @@ func (s *taskScan) add(sock *bpf.TaskSocket) {
 			}
 		}
 	case sockUDP:
-		c.UDP++
 		if sock.State == tcpEstablished && sock.DPort == dnsPort {
 			c.DNS++
 			s.dns[sock.Inode] = struct{}{}
 		}
-	case sockUDPLite:
-		c.UDP++
-	case sockTCP:
-		c.TCP++
-	case sockRaw:
-		c.Raw++
-	case sockNetlink:
-		c.Netlink++
-	default:
-		c.Other++
 	}
 }
 

@@ -213,32 +213,18 @@ func (w *ownerScan) socket(dirfd int, name []byte, fdEnd int, c *Owner) error {
 			class = protoClass(bytes.TrimSuffix(w.proto[:n], []byte{0}))
 		}
 	}
-	c.Sockets++
-	switch class &^ sockDNS {
-	case sockUnix:
-		c.Unix++
-	case sockUDP:
-		c.UDP++
+	c.count(class &^ sockDNS)
+	if class&^sockDNS == sockUDP {
 		if !hit {
 			// Matched against its namespace's DNS sockets once the scan
 			// is over.
 			w.udp = append(w.udp, inode)
-			break
+		} else {
+			w.diagUDP = true
+			if class&sockDNS != 0 {
+				c.DNS++
+			}
 		}
-		w.diagUDP = true
-		if class&sockDNS != 0 {
-			c.DNS++
-		}
-	case sockUDPLite:
-		c.UDP++
-	case sockTCP:
-		c.TCP++
-	case sockRaw:
-		c.Raw++
-	case sockNetlink:
-		c.Netlink++
-	default:
-		c.Other++
 	}
 	return nil
 }
