@@ -183,14 +183,8 @@ func (s *taskScan) flush() {
 		}
 		return
 	}
-	c.Processes = 1
+	w.owner(comm, st.Uid, &c)
 	key := uidKey{name: string(comm), uid: st.Uid}
-	dst := w.owners[key]
-	if dst == nil {
-		dst = &Owner{}
-		w.owners[key] = dst
-	}
-	dst.add(&c)
 	for p, n := range s.paths {
 		h := s.holders[p]
 		if h == nil {

@@ -130,14 +130,7 @@ func (w *ownerScan) scan(pid string) {
 			return
 		}
 	}
-	c.Processes = 1
-	key := uidKey{name: string(comm), uid: st.Uid}
-	dst := w.owners[key]
-	if dst == nil {
-		dst = &Owner{}
-		w.owners[key] = dst
-	}
-	dst.add(&c)
+	dst := w.owner(comm, st.Uid, &c)
 	if dns.pidDir != "" {
 		dns.owner = dst
 		w.pending = append(w.pending, dns)
@@ -289,6 +282,20 @@ func socketInode(link []byte) (uint64, bool) {
 		return 0, false
 	}
 	return uint64(v), true
+}
+
+// owner adds c, the sockets of one process, to its owner's (by name and
+// uid), and returns that owner.
+func (w *ownerScan) owner(comm []byte, uid uint32, c *Owner) *Owner {
+	c.Processes = 1
+	key := uidKey{name: string(comm), uid: uid}
+	dst := w.owners[key]
+	if dst == nil {
+		dst = &Owner{}
+		w.owners[key] = dst
+	}
+	dst.add(c)
+	return dst
 }
 
 // readComm reads the process name from w.path (ROOT/PID/comm), without the
