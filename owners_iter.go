@@ -125,8 +125,14 @@ func scanTaskFiles(it iterate, root string, probe map[uint64]struct{}) (*taskSca
 	return s, nil
 }
 
-// add counts one socket descriptor of the current process.
+// add counts one socket descriptor of the current process. A socket
+// without a sock (family 0) is being released under a process that is
+// closing it or exiting: it is in no socket table any more, and not
+// counted.
 func (s *taskScan) add(sock *bpf.TaskSocket) {
+	if sock.Family == 0 {
+		return
+	}
 	c := &s.c
 	class := socketClass(sock.Family, sock.Type, sock.Protocol)
 	c.count(class)
