@@ -7,7 +7,6 @@ import (
 	"os"
 
 	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/rlimit"
 	"golang.org/x/sys/unix"
 )
 
@@ -17,9 +16,13 @@ func available() error {
 		return &Unavailable{Missing: "the kernel has no BTF type information (" + KernelBTF + ")", Err: err}
 	}
 	// Kernels before 5.11 charge BPF memory to RLIMIT_MEMLOCK; later ones
-	// ignore it. Raising it needs CAP_SYS_RESOURCE: without it, the load
-	// says what failed.
-	_ = rlimit.RemoveMemlock()
+	// ignore it, so raising it there changes nothing. Raising it needs
+	// CAP_SYS_RESOURCE: without it, the load says what failed. Not
+	// cilium/ebpf/rlimit: its init probes the kernel (a BPF map created with
+	// the limit lowered to zero) at the start of every binary linking it,
+	// a cost each run of check_sockwatch paid without --trace.
+	inf := unix.Rlimit{Cur: unix.RLIM_INFINITY, Max: unix.RLIM_INFINITY}
+	_ = unix.Prlimit(0, unix.RLIMIT_MEMLOCK, &inf, nil)
 	return nil
 }
 
