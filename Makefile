@@ -57,6 +57,7 @@ readme-lint:
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags drill,e2e,cores ./...
 
 run: build
 	./$(BIN)/check_sockwatch -v --top 5; echo "check_sockwatch exit code: $$?"
