@@ -313,7 +313,7 @@ func (c *checker) summary(bad []*item) string {
 			for _, it := range bad[1:] {
 				others = append(others, it.what+" "+it.state.String())
 			}
-			s += "; also " + strings.Join(others, ", ")
+			s += ", also " + strings.Join(others, ", ")
 		}
 		return s
 	}
@@ -331,7 +331,7 @@ func (c *checker) summary(bad []*item) string {
 	}
 	s := fmt.Sprintf("%d metrics OK", n)
 	if near != nil {
-		s += "; nearest to its limit: " + near.what + " " + near.describe()
+		s += ", nearest to its limit: " + near.what + " " + near.describe()
 	}
 	return s
 }

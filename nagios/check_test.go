@@ -31,7 +31,7 @@ func TestScenarios(t *testing.T) {
 		long     []string // substrings of the long output
 	}{
 		{scenario: "quiet-host", code: 0,
-			first: "SOCKWATCH OK - 7 metrics OK; nearest to its limit: files 487 of file-max 2466170 (0.0%)",
+			first: "SOCKWATCH OK - 7 metrics OK, nearest to its limit: files 487 of file-max 2466170 (0.0%)",
 			perf: []string{"sockets_used=14;;;0", "numothersock=13;;;0", "orphans=0;26214;32768;0;131072",
 				"tcp_mem=0B;" + pages(383867) + ";" + fmt.Sprint(575796*os.Getpagesize()*90/100) + ";0;" + pages(575796),
 				"tw=0;104857;124518;0;131072", "files=487;1972936;2342861;0;2466170",
@@ -51,7 +51,7 @@ func TestScenarios(t *testing.T) {
 					" (the kernel may count each 4 times; base it on the peak if it was higher); 1048576 orphans can pin up to 64.0 GiB" +
 					" of unswappable memory, 64.0 KiB each"}},
 		{scenario: "tcp-mem-pressure", code: 2,
-			first: "SOCKWATCH CRITICAL - tw 176000 of tcp_max_tw_buckets 180000 (97.8%), critical at 95% = 171000; also tcp_mem CRITICAL",
+			first: "SOCKWATCH CRITICAL - tw 176000 of tcp_max_tw_buckets 180000 (97.8%), critical at 95% = 171000, also tcp_mem CRITICAL",
 			perf: []string{"tw=176000;144000;171000;0;180000", "tcp_mem=" + pages(171000) + "B;" + pages(125854),
 				// file-max at LONG_MAX is unlimited: no threshold, no maximum.
 				"files=6240;;;0", "tcp_tw_overflow=4410c"},
@@ -60,7 +60,7 @@ func TestScenarios(t *testing.T) {
 				// 1.25 x 171000/125854 = 1.698: every line scaled by it, never lower.
 				`suggested net.ipv4.tcp_mem="160310 213750 320620" (pages)`,
 				"raise net.ipv4.tcp_max_tw_buckets to at least 360000", "\nfiles: OK 6240, file-max unlimited\n"}},
-		{scenario: "no-ipv6", code: 0, first: "SOCKWATCH OK - 7 metrics OK; nearest to its limit: files 52832 of file-max 3247203 (1.6%)",
+		{scenario: "no-ipv6", code: 0, first: "SOCKWATCH OK - 7 metrics OK, nearest to its limit: files 52832 of file-max 3247203 (1.6%)",
 			perf: []string{"numothersock=271;;;0", "orphans=2;3276;4096;0;16384"}},
 		{scenario: "host-proc-in-container", code: 0,
 			perf: []string{"sockets_used=905;;;0", "orphans=1;3276;4096;0;16384", "tw=33;209715;249036;0;262144"}},
@@ -69,7 +69,7 @@ func TestScenarios(t *testing.T) {
 			perf:  []string{"numothersock=342;288;342;0;360", "numothersock_failcnt=1294c", "tw=3;3276;3891;0;4096", "orphans=0;;;0"},
 			long:  []string{"vzctl set 101 --numothersock 720:720 --save"}},
 		{scenario: "openvz-host", code: 2,
-			first: "SOCKWATCH CRITICAL - container 205 numothersock 291 of barrier 300 (97.0%), critical at 95% = 285; also container 101 numothersock WARNING",
+			first: "SOCKWATCH CRITICAL - container 205 numothersock 291 of barrier 300 (97.0%), critical at 95% = 285, also container 101 numothersock WARNING",
 			perf: []string{"numothersock=118;;;0", "numothersock_failcnt=0c", "numothersock_101=342;288;342;0;360",
 				"numothersock_205=291;240;285;0;300", "orphans=3;52428;65536;0;262144"},
 			long: []string{"host (container 0) numothersock: OK 118, barrier and limit unlimited", "container 205 numothersock: CRITICAL 291 of barrier 300"}},
@@ -104,12 +104,12 @@ func TestScenarios(t *testing.T) {
 		// A host's file without a row 0: every container judged, the
 		// host's own computed.
 		{scenario: "openvz-host-no-zero", code: 2,
-			first: "SOCKWATCH CRITICAL - container 205 numothersock 291 of barrier 300 (97.0%), critical at 95% = 285; also container 101 numothersock WARNING",
+			first: "SOCKWATCH CRITICAL - container 205 numothersock 291 of barrier 300 (97.0%), critical at 95% = 285, also container 101 numothersock WARNING",
 			perf:  []string{"numothersock=1116;;;0", "numothersock_101=342;288;342;0;360", "numothersock_205=291;240;285;0;300"},
 			long:  []string{"\nnumothersock: OK 1116\n"}},
 		// sockets: used -3: it and numothersock unknown, the rest judged.
 		{scenario: "negative-sockets-used", code: 0,
-			first:  "SOCKWATCH OK - 7 metrics OK; nearest to its limit: files 487 of file-max 2466170 (0.0%)",
+			first:  "SOCKWATCH OK - 7 metrics OK, nearest to its limit: files 487 of file-max 2466170 (0.0%)",
 			perf:   []string{"orphans=0;26214;32768;0;131072", "tw=0;104857;124518;0;131072", "tcp_abort_on_memory=0c"},
 			noPerf: []string{"sockets_used", "numothersock"},
 			long:   []string{"sockets_used: OK unknown", "numothersock: OK unknown", "sockets: used is -3"}},
@@ -119,14 +119,14 @@ func TestScenarios(t *testing.T) {
 		// Orphans at 76% of the kernel's kill line are nearer than tw at
 		// 58.7% of its limit (73% of its warning).
 		{scenario: "nearest-orphans", code: 0,
-			first: "SOCKWATCH OK - 7 metrics OK; nearest to its limit: orphans 99614 of tcp_max_orphans 524288 (19.0%, 76.0% under the 4x penalty)"},
+			first: "SOCKWATCH OK - 7 metrics OK, nearest to its limit: orphans 99614 of tcp_max_orphans 524288 (19.0%, 76.0% under the 4x penalty)"},
 		// Kernel 4.9: socket files host-wide, a container's TCP taken off.
 		{scenario: "old-kernel-containers", code: 0, perf: []string{"numothersock=500;;;0", "sockets_used=3000;;;0"}},
 		{scenario: "truncated-sockstat", code: 3, first: "SOCKWATCH UNKNOWN - cannot read socket statistics: "},
 		{scenario: "binary-sockstat", code: 3, first: "SOCKWATCH UNKNOWN - cannot read socket statistics: "},
 		// Thresholds given on the command line, in percent and absolute.
 		{scenario: "quiet-host", args: []string{"-c", "sockets_used=10", "-w", "files=@400:500"}, code: 2,
-			first: "SOCKWATCH CRITICAL - sockets_used 14, critical at 10; also files WARNING",
+			first: "SOCKWATCH CRITICAL - sockets_used 14, critical at 10, also files WARNING",
 			perf:  []string{"sockets_used=14;;10;0", "files=487;;2342861;0;2466170"}},
 		{scenario: "out-of-socket-memory", args: []string{"--only", "tw,files", "-w", "tw=50%"}, code: 1,
 			first: "SOCKWATCH WARNING - tw 153787 of tcp_max_tw_buckets 262144 (58.7%), warning at 50% = 131072",

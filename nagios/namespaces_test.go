@@ -100,7 +100,7 @@ func TestNamespacesCounterGrowth(t *testing.T) {
 	testenv.SetCounter(t, netstat, "TcpExt", "TCPAbortOnMemory", "9")
 	o = run()
 	require.Equal(t, 2, o.code, o.all)
-	require.Regexp(t, `^SOCKWATCH CRITICAL - tcp_abort_on_memory grew by 2, last 0s ago at [^;]*; also `+
+	require.Regexp(t, `^SOCKWATCH CRITICAL - tcp_abort_on_memory grew by 2, last 0s ago at [^,]*, also `+
 		regexp.QuoteMeta(fpm)+` tcp_abort_on_memory CRITICAL$`, o.first)
 	require.Contains(t, o.all, "\n"+fpm+" tcp_abort_on_memory: CRITICAL 9, grew by 2")
 	require.Contains(t, o.all, "net.ipv4.tcp_max_orphans", "the limits are the host's")
