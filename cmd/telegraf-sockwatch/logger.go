@@ -84,6 +84,9 @@ func (in *loggedInput) Gather(acc telegraf.Accumulator) error {
 	return in.Input.Gather(&errorLogger{Accumulator: acc, log: in.log})
 }
 
+func (in *loggedInput) Start(acc telegraf.Accumulator) error { return start(in.Input, acc) }
+func (in *loggedInput) Stop()                                { stop(in.Input) }
+
 // errorLogger logs the errors added to it as Telegraf's own accumulator
 // does, and passes the rest on.
 type errorLogger struct {

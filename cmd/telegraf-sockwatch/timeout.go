@@ -113,3 +113,30 @@ func (b *boundedInput) Gather(acc telegraf.Accumulator) error {
 		return nil
 	}
 }
+
+// Start and Stop pass through to a service input, so that the shim stops
+// it (the plugin detaches its eBPF programs). A gather still blocked keeps
+// what it uses: Stop is not called under it, and the process's exit
+// releases the programs.
+func (b *boundedInput) Start(acc telegraf.Accumulator) error { return start(b.Input, acc) }
+
+func (b *boundedInput) Stop() {
+	if b.running.Load() == nil {
+		stop(b.Input)
+	}
+}
+
+// start starts in if it is a service input.
+func start(in telegraf.Input, acc telegraf.Accumulator) error {
+	if s, ok := in.(telegraf.ServiceInput); ok {
+		return s.Start(acc)
+	}
+	return nil
+}
+
+// stop stops in if it is a service input.
+func stop(in telegraf.Input) {
+	if s, ok := in.(telegraf.ServiceInput); ok {
+		s.Stop()
+	}
+}

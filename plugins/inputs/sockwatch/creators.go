@@ -77,9 +77,10 @@ func (s *Sockwatch) gatherCreators(acc telegraf.Accumulator, host map[string]any
 // input, whose Stop Telegraf calls.
 func (*Sockwatch) Start(telegraf.Accumulator) error { return nil }
 
-// Stop detaches the eBPF programs. A process that ends without it (execd's
-// plugin killed) loses them all the same: nothing is pinned, and the kernel
-// detaches programs whose last descriptor closes.
+// Stop detaches the eBPF programs. A process that ends without it (the
+// plugin killed, or stopped while a gather was blocked) loses them all the
+// same: nothing is pinned, and the kernel detaches programs whose last
+// descriptor closes.
 func (s *Sockwatch) Stop() {
 	if s.creators != nil {
 		s.creators.Close()
