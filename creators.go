@@ -68,6 +68,9 @@ type Creators struct {
 	// maps evicted since tracing started because they were full: their
 	// counts of that interval are missing.
 	DroppedProcesses, DroppedMemory uint64
+	// Errors are what went wrong without spoiling the sample: a passwd
+	// that could not be read, the users then named by uid.
+	Errors []error
 }
 
 // CreatorTracer counts socket creation, DNS lookups and memory-limit hits
@@ -105,11 +108,13 @@ func (c *CreatorTracer) Sample() (*Creators, error) {
 	if err != nil {
 		return nil, err
 	}
+	out := &Creators{Interval: s.Interval, DroppedProcesses: s.DroppedProcesses, DroppedMemory: s.DroppedMemory}
+	// The counts are already taken from the kernel's maps: an unreadable
+	// passwd names the users by uid rather than losing the interval.
 	users, err := readUsers(c.opts.PasswdFile)
 	if err != nil {
-		return nil, err
+		out.Errors = append(out.Errors, err)
 	}
-	out := &Creators{Interval: s.Interval, DroppedProcesses: s.DroppedProcesses, DroppedMemory: s.DroppedMemory}
 	secs := s.Interval.Seconds()
 	if secs <= 0 {
 		secs = 1e-9
@@ -140,7 +145,7 @@ func (c *CreatorTracer) Sample() (*Creators, error) {
 		return cmp.Or(cmp.Compare(b.PerSecond(), a.PerSecond()), cmp.Compare(b.DNS, a.DNS),
 			cmp.Compare(a.Name, b.Name), cmp.Compare(a.User, b.User))
 	})
-	out.ByProcess = top(out.ByProcess, c.opts.Top)
+	out.ByProcess = cut(out.ByProcess, c.opts.Top)
 
 	byMem := map[memoryKey]*MemoryLimit{}
 	for _, h := range s.Memory {
@@ -161,7 +166,7 @@ func (c *CreatorTracer) Sample() (*Creators, error) {
 		return cmp.Or(cmp.Compare(b.PerSecond, a.PerSecond), cmp.Compare(a.Name, b.Name),
 			cmp.Compare(a.User, b.User), cmp.Compare(a.Protocol, b.Protocol))
 	})
-	out.MemoryLimits = top(out.MemoryLimits, c.opts.Top)
+	out.MemoryLimits = cut(out.MemoryLimits, c.opts.Top)
 
 	// Names are the kernel's to choose: a storm of processes each naming
 	// itself differently must not grow the totals without bound. Past
@@ -178,11 +183,3 @@ func (c *CreatorTracer) Sample() (*Creators, error) {
 
 // maxTotals bounds the names whose totals a CreatorTracer keeps.
 const maxTotals = 4096
-
-// top returns the first n of s, all of them when n <= 0.
-func top[T any](s []T, n int) []T {
-	if n > 0 && len(s) > n {
-		return s[:n]
-	}
-	return s
-}

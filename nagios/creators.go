@@ -27,9 +27,14 @@ type tracing struct {
 	serr   error // why the sample could not be read
 }
 
-// startTrace attaches the eBPF programs for cfg.Trace seconds.
+// startTrace attaches the eBPF programs for cfg.Trace seconds; the sample
+// keeps the --top N busiest (defaultTraceTop without --top).
 func startTrace(cfg *Config) *tracing {
-	tr, err := sockwatch.TraceCreators(sockwatch.CreatorOptions{Top: cfg.Top})
+	n := cfg.Top
+	if n == 0 {
+		n = defaultTraceTop
+	}
+	tr, err := sockwatch.TraceCreators(sockwatch.CreatorOptions{Top: n})
 	return &tracing{tracer: tr, end: time.Now().Add(time.Duration(cfg.Trace) * time.Second), err: err}
 }
 
@@ -72,14 +77,13 @@ func (c *checker) creators() {
 		head += fmt.Sprintf("; %s not counted (the eBPF map was full)", plural(int64(s.DroppedProcesses), "process"))
 	}
 	lines := []string{head}
-	n := c.cfg.Top
-	if n == 0 {
-		n = defaultTraceTop
+	for _, err := range s.Errors {
+		lines = append(lines, "  "+err.Error())
 	}
-	for _, w := range top(s.ByProcess, n) {
+	for _, w := range s.ByProcess {
 		lines = append(lines, "  "+creatorLine(w))
 	}
-	for _, m := range top(s.MemoryLimits, n) {
+	for _, m := range s.MemoryLimits {
 		name := display(m.Name)
 		if m.Name == "" {
 			name = "(owner unknown)"
@@ -121,12 +125,4 @@ func rate(v float64) string {
 		return "<1"
 	}
 	return FormatNumber(math.Round(v))
-}
-
-// top returns the first n of s; all of them when n <= 0.
-func top[T any](s []T, n int) []T {
-	if n > 0 && len(s) > n {
-		return s[:n]
-	}
-	return s
 }

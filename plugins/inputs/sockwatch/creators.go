@@ -47,6 +47,9 @@ func (s *Sockwatch) gatherCreators(acc telegraf.Accumulator, host map[string]any
 		acc.AddError(err)
 		return
 	}
+	for _, err := range c.Errors {
+		acc.AddError(err)
+	}
 	host["sockets_created_per_second"] = c.CreatedPerSecond
 	host["creator_processes_dropped"] = int64(c.DroppedProcesses)
 	for _, w := range c.ByProcess {
