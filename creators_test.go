@@ -63,3 +63,21 @@ func find(t *testing.T, s *Creators, name string) Creator {
 	t.Fatalf("no creator %q in %+v", name, s.ByProcess)
 	return Creator{}
 }
+
+// A passwd that cannot be read is said, and the interval's counts are kept,
+// their users named by uid.
+func TestCreatorTracerUnreadablePasswd(t *testing.T) {
+	tr, err := TraceCreators(CreatorOptions{PasswdFile: t.TempDir()}) // a directory: EISDIR
+	require.NoError(t, err)
+	defer tr.Close()
+	cmd := exec.Command(testenv.Build(t, "./bench/churn"), "-name", "core-nopasswd", "-udp", "100")
+	cmd.Stderr = os.Stderr
+	testenv.Start(t, cmd)
+	time.Sleep(500 * time.Millisecond)
+	s, err := tr.Sample()
+	require.NoError(t, err)
+	require.Len(t, s.Errors, 1)
+	c := find(t, s, "core-nopasswd")
+	require.Equal(t, "0", c.User)
+	require.Positive(t, c.UDP)
+}
