@@ -245,7 +245,7 @@ func scanOwners(root string, opt OwnerOptions, it iterate, itErr error) (*Owners
 	})
 	o.ByProcess = cut(o.ByProcess, opt.Top)
 
-	if tasks != nil && o.Via == ViaTaskFiles {
+	if tasks != nil {
 		o.DNSSockets = known(int64(len(tasks.dns)))
 		o.unixHolders(tasks.holders, tasks.unixNS, users, opt.Top)
 		return o, nil
@@ -363,6 +363,15 @@ func tallyUnixPaths(path string, r io.Reader) (map[string]*int64, int64, error) 
 		counts[string(p)] = &one
 	})
 	return counts, rows, err
+}
+
+// How says how the owners were read: "read through the bpf task_file
+// iterator", or from /proc with the reason the iterator was not used.
+func (o *Owners) How() string {
+	if o.IteratorErr != nil {
+		return "read from " + o.Via + " (bpf task_file iterator not used: " + o.IteratorErr.Error() + ")"
+	}
+	return "read through the " + o.Via
 }
 
 // cut keeps the first top elements of s (all when top <= 0), releasing the

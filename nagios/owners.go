@@ -43,11 +43,7 @@ func (c *checker) owners() []string {
 		lines = append(lines, line)
 	}
 	if c.cfg.Verbose > 0 {
-		if o.IteratorErr != nil {
-			lines = append(lines, fmt.Sprintf("owners: read from %s (bpf task_file iterator not used: %v)", o.Via, o.IteratorErr))
-		} else {
-			lines = append(lines, "owners: read through the "+o.Via)
-		}
+		lines = append(lines, "owners: "+o.How())
 		for _, err := range o.Errors {
 			lines = append(lines, fmt.Sprintf("owners: %v", err))
 		}

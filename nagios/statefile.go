@@ -41,7 +41,6 @@ const maxStateSize = 4 << 20
 type stateData struct {
 	Version  int       `json:"version"`
 	ProcRoot string    `json:"proc_root"`
-	Only     string    `json:"only,omitempty"` // version 1: the --only set it belonged to
 	Saved    time.Time `json:"saved"`
 	// Counters are the baselines of the beancounters' failcnt; in version
 	// 1, and the first files of version 2, of the host's event counters too.

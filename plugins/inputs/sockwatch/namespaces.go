@@ -61,7 +61,6 @@ func (s *Sockwatch) gatherNamespaces(acc telegraf.Accumulator, host map[string]a
 			" which takes root or CAP_SYS_PTRACE; netns_unnamed counts them at each gather (logged once)",
 			unnamed, len(scan.Namespaces))
 	}
-	s.warnUnreadable(scan)
 }
 
 // warnUnreadable logs once that processes could not be looked at: the

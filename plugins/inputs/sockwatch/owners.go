@@ -3,7 +3,6 @@
 package sockwatch
 
 import (
-	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -31,10 +30,7 @@ func (s *Sockwatch) gatherOwners(acc telegraf.Accumulator, host map[string]any, 
 	}
 	// Logged at the first gather and when it changes (the iterator failed,
 	// or works again), not at every gather.
-	via := "owners read through the " + o.Via
-	if o.IteratorErr != nil {
-		via = fmt.Sprintf("owners read from %s (bpf task_file iterator not used: %v)", o.Via, o.IteratorErr)
-	}
+	via := "owners " + o.How()
 	if via != s.ownersVia {
 		s.Log.Debug(via)
 		s.ownersVia = via

@@ -176,6 +176,7 @@ func (s *Sockwatch) gatherProc(acc telegraf.Accumulator, now time.Time) bool {
 		for _, err := range scan.Errors {
 			acc.AddError(err)
 		}
+		s.warnUnreadable(scan)
 	}
 	gauges := hostGauges(snap)
 	if s.Owners {
@@ -190,7 +191,6 @@ func (s *Sockwatch) gatherProc(acc telegraf.Accumulator, now time.Time) bool {
 	var events *core.EventUpdate
 	if s.Counters {
 		events = s.events.Update(s.reader, snap, scan, now)
-		s.warnUnreadable(scan)
 	}
 	s.gatherHost(acc, gauges, &snap.Counters, events, now)
 	gatherBeancounters(acc, snap, now)
