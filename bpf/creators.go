@@ -33,6 +33,7 @@ type Tracer struct {
 	deleted, deletedMem uint64
 
 	maxProcesses int
+	maxChanged   uint64 // the size of the changed array of the programs
 	// Read buffers, kept between reads: one batch of entries at a time.
 	keys    [batch]creatorsProcessKey
 	vals    [batch]creatorsProcess
@@ -75,6 +76,7 @@ func Open(opts Options) (*Tracer, error) {
 	}
 
 	t.maxProcesses = int(spec.Maps["processes"].MaxEntries)
+	t.maxChanged = uint64(spec.Maps["changed"].MaxEntries)
 	t.last = time.Now()
 	return t, nil
 }
@@ -181,8 +183,6 @@ func (t *Tracer) readProcesses(s *Sample) error {
 // record is a process as collect_changed copies it.
 type record = creatorsChangedProcess
 
-// maxChanged is MAX_CHANGED of the C source: the size of changed[].
-const maxChanged = 4096
 
 // changed returns the processes changed since the previous read, and how
 // many entries the map held. collect_changed walks the map in the kernel
@@ -200,7 +200,7 @@ func (t *Tracer) changed() ([]record, int, error) {
 		return nil, 0, err
 	}
 	t.records = t.records[:0]
-	if changed > maxChanged {
+	if changed > t.maxChanged {
 		n, err := eachEntry(t.objs.Processes, t.keys[:], t.vals[:], func(k *creatorsProcessKey, v *creatorsProcess) {
 			if v.Generation == t.generation || v.Generation == t.generation-1 {
 				t.records = append(t.records, record{Key: *k, Value: *v})

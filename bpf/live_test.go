@@ -286,8 +286,8 @@ func TestLiveNoFalseDrops(t *testing.T) {
 // More processes changed than collect_changed can copy: the whole map is
 // read instead, and none is missed.
 func TestReadManyChanged(t *testing.T) {
-	const many = maxChanged + 904
 	tr := open(t, Options{})
+	many := int(tr.maxChanged) + 904
 	keys := make([]creatorsProcessKey, many)
 	vals := make([]creatorsProcess, many)
 	for i := range keys {

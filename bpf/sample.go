@@ -73,7 +73,7 @@ type Sample struct {
 
 // Options tunes Open. The zero value is ready to use.
 type Options struct {
-	// MaxProcesses bounds the process map; the compiled-in size (16,384)
+	// MaxProcesses bounds the process map; the compiled-in size
 	// when 0. Tests shrink it to fill it.
 	MaxProcesses uint32
 }
