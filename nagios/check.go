@@ -171,15 +171,15 @@ func (c *checker) memory(add func(*item)) {
 		used                           sockwatch.Num
 		minPages, pressPages, maxPages sockwatch.Num
 		warnPages                      sockwatch.Num
-		warnName                       string
+		warnName, advice               string
 	}{
-		{mTCPMem, s.TCPMemBytes(), l.TCPMemMinPages, l.TCPMemPressurePages, l.TCPMemMaxPages, l.TCPMemPressurePages, "pressure line"},
-		{mUDPMem, s.UDPMemBytes(), l.UDPMemMinPages, l.UDPMemPressurePages, l.UDPMemMaxPages, l.UDPMemMinPages, "min line"},
+		{mTCPMem, s.TCPMemBytes(), l.TCPMemMinPages, l.TCPMemPressurePages, l.TCPMemMaxPages, l.TCPMemPressurePages, "pressure line", tcpMemAdvice(s)},
+		{mUDPMem, s.UDPMemBytes(), l.UDPMemMinPages, l.UDPMemPressurePages, l.UDPMemMaxPages, l.UDPMemMinPages, "min line", udpMemAdvice(s)},
 	} {
 		maxBytes := s.PagesToBytes(m.maxPages)
 		it := &item{metric: m.metric, label: m.metric, what: m.metric, uom: UOMBytes, value: m.used,
 			limitName: m.metric + " max",
-			advice:    memAdvice(s, m.metric, m.used, m.minPages, m.pressPages, m.maxPages, m.warnPages)}
+			advice:    m.advice}
 		it.setLimit(maxBytes)
 		if w := s.PagesToBytes(m.warnPages); w.Known && it.limit.Known {
 			it.defWarn = &Threshold{Range: Range{End: float64(w.Value)}, text: m.warnName + " " + formatBytes(w.Value)}

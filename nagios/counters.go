@@ -151,13 +151,12 @@ func (c *Config) counterSelected(spec counterSpec) bool {
 // counterAdvice is the advice of each counter by label: the host's limits.
 func counterAdvice(s *sockwatch.Snapshot) map[string]string {
 	l := &s.Limits
-	mem := memAdvice(s, mTCPMem, s.TCPMemBytes(), l.TCPMemMinPages, l.TCPMemPressurePages, l.TCPMemMaxPages, l.TCPMemPressurePages)
+	mem := tcpMemAdvice(s)
 	return map[string]string{
 		"tcp_abort_on_memory":  orphansAdvice(s.Sockstat.TCPOrphan, l.TCPMaxOrphans) + "; and " + mem,
 		"tcp_memory_pressures": mem,
 		"tcp_tw_overflow":      twOverflowAdvice(l.TCPMaxTWBuckets),
-		"udp_mem_errors": memAdvice(s, mUDPMem, s.UDPMemBytes(), l.UDPMemMinPages, l.UDPMemPressurePages, l.UDPMemMaxPages, l.UDPMemMinPages) +
-			"; or raise net.ipv4.udp_rmem_min, what each UDP socket keeps above the min line",
+		"udp_mem_errors":       udpMemAdvice(s) + "; or raise net.ipv4.udp_rmem_min, what each UDP socket keeps above the min line",
 	}
 }
 
