@@ -167,14 +167,13 @@ func (c *checker) gauges() {
 func (c *checker) memory(add func(*item)) {
 	s, l := c.snap, &c.snap.Limits
 	for _, m := range []struct {
-		metric                         string
-		used                           sockwatch.Num
-		minPages, pressPages, maxPages sockwatch.Num
-		warnPages                      sockwatch.Num
-		warnName, advice               string
+		metric                        string
+		used                          sockwatch.Num
+		minPages, maxPages, warnPages sockwatch.Num
+		warnName, advice              string
 	}{
-		{mTCPMem, s.TCPMemBytes(), l.TCPMemMinPages, l.TCPMemPressurePages, l.TCPMemMaxPages, l.TCPMemPressurePages, "pressure line", tcpMemAdvice(s)},
-		{mUDPMem, s.UDPMemBytes(), l.UDPMemMinPages, l.UDPMemPressurePages, l.UDPMemMaxPages, l.UDPMemMinPages, "min line", udpMemAdvice(s)},
+		{mTCPMem, s.TCPMemBytes(), l.TCPMemMinPages, l.TCPMemMaxPages, l.TCPMemPressurePages, "pressure line", tcpMemAdvice(s)},
+		{mUDPMem, s.UDPMemBytes(), l.UDPMemMinPages, l.UDPMemMaxPages, l.UDPMemMinPages, "min line", udpMemAdvice(s)},
 	} {
 		maxBytes := s.PagesToBytes(m.maxPages)
 		it := &item{metric: m.metric, label: m.metric, what: m.metric, uom: UOMBytes, value: m.used,
