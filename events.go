@@ -1,8 +1,11 @@
 package sockwatch
 
 import (
+	"bytes"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -108,7 +111,7 @@ type EventUpdate struct {
 func (t *EventTracker) Update(r *Reader, host *Snapshot, scan *NetNSScan, now time.Time) *EventUpdate {
 	u := &EventUpdate{First: t.Last.IsZero()}
 	namespaces := scan.Namespaces
-	if !hasHost(namespaces) && host != nil {
+	if host != nil && !slices.ContainsFunc(namespaces, func(ns NetNS) bool { return ns.Host }) {
 		ns := NetNS{Host: true, NetDir: host.NetDir, Counters: host.Counters, Key: "sockstat"}
 		var st syscall.Stat_t
 		if stat(filepath.Join(host.NetDir, "sockstat"), &st) == nil {
@@ -180,8 +183,8 @@ func (t *EventTracker) Update(r *Reader, host *Snapshot, scan *NetNSScan, now ti
 		u.Namespaces = append(u.Namespaces, nu)
 	}
 	for key := range t.Baselines {
-		if nsKey, _, ok := cutLast(key, '/'); ok && !seen[nsKey] {
-			seen[nsKey] = true
+		if i := strings.LastIndexByte(key, '/'); i >= 0 && !seen[key[:i]] {
+			seen[key[:i]] = true
 			u.Gone++
 		}
 	}
@@ -195,25 +198,6 @@ func (t *EventTracker) Update(r *Reader, host *Snapshot, scan *NetNSScan, now ti
 	u.Totals = t.Totals
 	t.Baselines, t.Last, t.HostFallback = next, now, Events{}
 	return u
-}
-
-func hasHost(namespaces []NetNS) bool {
-	for i := range namespaces {
-		if namespaces[i].Host {
-			return true
-		}
-	}
-	return false
-}
-
-// cutLast splits s around the last sep.
-func cutLast(s string, sep byte) (before, after string, ok bool) {
-	for i := len(s) - 1; i >= 0; i-- {
-		if s[i] == sep {
-			return s[:i], s[i+1:], true
-		}
-	}
-	return s, "", false
 }
 
 // userHZ is the unit of a process's start time in PROC/PID/stat: USER_HZ,
@@ -272,13 +256,9 @@ func (r *Reader) bootTime() (time.Time, bool) {
 // ticks after boot. The process name, field 2, is in parentheses and may
 // hold spaces and parentheses itself: fields are counted from the last ')'.
 func parseStartTime(data []byte) (int64, bool) {
-	end := -1
-	for i := len(data) - 1; i >= 0; i-- {
-		if data[i] == ')' {
-			end = i
-			break
-		}
-	}
+	// The name in parentheses may hold any byte: the fields start after
+	// the last ')'.
+	end := bytes.LastIndexByte(data, ')')
 	if end < 0 {
 		return 0, false
 	}

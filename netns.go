@@ -90,9 +90,8 @@ var nsLinkPrefix = []byte("net:[")
 // and which, unlike the ns/net link, any user
 // may look at: an agent that is not root still finds, and reads, every
 // namespace, though it may not name them (see NetNS.Inode). Looking at
-// every process is most of the cost on a busy host (a few microseconds
-// each, proc not caching the lookup): spreading it over goroutines did not
-// make it faster.
+// every process is most of the cost on a busy host, proc not caching the
+// lookup (README, Cost).
 //
 // host, when not nil, is a snapshot just taken by the same Reader: its
 // namespace is not read again but takes the snapshot's figures, and is

@@ -183,7 +183,6 @@ func (t *Tracer) readProcesses(s *Sample) error {
 // record is a process as collect_changed copies it.
 type record = creatorsChangedProcess
 
-
 // changed returns the processes changed since the previous read, and how
 // many entries the map held. collect_changed walks the map in the kernel
 // in one system call; when more processes changed than changed[] holds,

@@ -43,7 +43,7 @@ type stateData struct {
 	ProcRoot string    `json:"proc_root"`
 	Saved    time.Time `json:"saved"`
 	// Counters are the baselines of the beancounters' failcnt; in version
-	// 1, and the first files of version 2, of the host's event counters too.
+	// 1, of the host's event counters too.
 	Counters map[string]int64 `json:"counters"`
 	// Namespaces are the event counters of each network namespace
 	// (sockwatch.EventTracker.Baselines), and Totals the host-wide ones as
