@@ -228,7 +228,8 @@ func liveDrills(t *testing.T, s *service) {
 // growth must have passed for the second to start from OK.
 const drillHold = 10 * time.Second
 
-// orphanDrill: with tcp_max_orphans at 2000, the drill floods past it.
+// orphanDrill: with tcp_max_orphans at 2000, the drill makes 600 orphans,
+// then floods past the limit.
 // The orphans take the service to HARD CRITICAL and page; the kernel kills
 // orphans; with the limit restored the orphans are OK again but the
 // service stays CRITICAL, held by TCPAbortOnMemory's growth, and recovers
@@ -241,13 +242,17 @@ func orphanDrill(t *testing.T, s *service, base int) int {
 	port := n.DoInt("tcp-listen hold 2048")
 	base = waitNamespaceRead(t, s, base)
 	restore := drilltest.LowerGlobal(t, 30*time.Second, []string{"net/ipv4/tcp_max_orphans"}, []string{fmt.Sprint(limit)})
-	n.Do("orphans %d %d 4096", port, limit+200)
+	// First 30 % of the limit, which the kernel lets live: the orphans
+	// alone take the service to HARD CRITICAL. A flood past the limit at
+	// once would be killed before the third check could see it.
+	n.Do("orphans %d %d 4096", port, limit*3/10)
 	hard := requireHardProblem(t, s, base, "CRITICAL")
 	out := s.h.Results()[hard].Output
 	require.Contains(t, out, "\norphans: CRITICAL ")
 	require.Contains(t, out, " of tcp_max_orphans 2000 ")
-	// The kernel kills orphans on their next timer: the counter may grow
-	// after the orphans alone made the service HARD.
+	// Then past the limit: the kernel kills orphans as they close and on
+	// their timers, and the counter's growth is CRITICAL in turn.
+	n.Do("orphans %d %d 4096", port, limit)
 	counted := s.h.waitFor(t, hard, hardWait, "TCPAbortOnMemory's growth", func(r result) bool {
 		return strings.Contains(r.Output, "\ntcp_abort_on_memory: CRITICAL ")
 	})
