@@ -16,7 +16,6 @@ import (
 	"github.com/influxdata/telegraf/plugins/common/shim"
 	"github.com/influxdata/telegraf/plugins/inputs"
 
-	core "github.com/sockwatch/sockwatch"
 	"github.com/sockwatch/sockwatch/internal/privilege"
 	"github.com/sockwatch/sockwatch/plugins/inputs/sockwatch"
 )
@@ -147,7 +146,7 @@ func load(s *shim.Shim, configFile string, log telegraf.Logger) error {
 // bound wraps the shim's input in a gather timeout; log takes the debug
 // line of each gather.
 func bound(s *shim.Shim, timeout time.Duration, log telegraf.Logger) telegraf.Input {
-	what := "reading " + core.ProcRoot(s.Input.(*sockwatch.Sockwatch).ProcRoot)
+	what := "reading " + s.Input.(*sockwatch.Sockwatch).Root()
 	return &boundedInput{Input: s.Input, maker: s, log: log, timeout: timeout, what: what}
 }
 

@@ -294,7 +294,7 @@ func execDir(t testing.TB) string {
 	t.Helper()
 	for _, base := range []string{os.TempDir(), "/var/tmp"} {
 		var st unix.Statfs_t
-		if unix.Statfs(base, &st) != nil || st.Flags&unix.ST_NOSUID != 0 {
+		if unix.Statfs(base, &st) != nil || nosuid(&st) {
 			continue
 		}
 		if base == os.TempDir() {

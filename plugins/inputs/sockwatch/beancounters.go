@@ -10,7 +10,7 @@ import (
 	core "github.com/sockwatch/sockwatch"
 )
 
-// gatherBeancounters emits one sockwatch_beancounter series per row of
+// addBeancounters emits one sockwatch_beancounter series per row of
 // user_beancounters (OpenVZ, Virtuozzo): every resource of every container
 // the file shows, the host's own as ctid "0". Barrier and limit are sent as
 // the kernel prints them, LONG_MAX meaning unlimited, so that a dashboard
@@ -20,8 +20,8 @@ import (
 // grows: splitting each row in two would double the series' lines on a host
 // with thousands of containers, and a row is one reading of the kernel's
 // table.
-func gatherBeancounters(acc telegraf.Accumulator, snap *core.Snapshot, now time.Time) {
-	for _, b := range snap.Beancounters {
+func addBeancounters(acc telegraf.Accumulator, rows []core.Beancounter, now time.Time) {
+	for _, b := range rows {
 		fields := map[string]any{
 			"held":    b.Held,
 			"maxheld": b.MaxHeld,

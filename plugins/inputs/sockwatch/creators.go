@@ -34,24 +34,11 @@ func (s *Sockwatch) startCreators() error {
 	return nil
 }
 
-// gatherCreators emits the creators_top busiest socket creators of the
-// interval since the last gather (sockwatch_creator), the memory-limit hits
-// (sockwatch_memory_limit) and, into the host fields, every process's
-// sockets created per second.
-func (s *Sockwatch) gatherCreators(acc telegraf.Accumulator, host map[string]any, now time.Time) {
-	if s.creators == nil {
-		return
-	}
-	c, err := s.creators.Sample()
-	if err != nil {
-		acc.AddError(err)
-		return
-	}
-	for _, err := range c.Errors {
-		acc.AddError(err)
-	}
-	host["sockets_created_per_second"] = c.CreatedPerSecond
-	host["creator_processes_dropped"] = int64(c.DroppedProcesses)
+// addCreators emits the creators_top busiest socket creators of the
+// interval since the last gather (sockwatch_creator) and the memory-limit
+// hits (sockwatch_memory_limit); every process's sockets created per second
+// go into the host series.
+func addCreators(acc telegraf.Accumulator, c *core.Creators, now time.Time) {
 	for _, w := range c.ByProcess {
 		tags := map[string]string{"process_name": tagValue(w.Name), "user": tagValue(w.User)}
 		acc.AddCounter("sockwatch_creator", map[string]any{"created": w.Created}, tags, now)

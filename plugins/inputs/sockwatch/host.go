@@ -3,8 +3,6 @@
 package sockwatch
 
 import (
-	"time"
-
 	"github.com/influxdata/telegraf"
 
 	core "github.com/sockwatch/sockwatch"
@@ -12,25 +10,22 @@ import (
 
 const measurement = "sockwatch"
 
-// gatherHost emits the host series: measurement sockwatch, without tags of
+// addHost emits the host series: measurement sockwatch, without tags of
 // its own. Levels and limits go out as a gauge; the kernel's event counters,
 // which only grow, as a counter of the same measurement, tags and timestamp,
 // so that the line protocol (and InfluxDB) shows one series while outputs
 // that care about value types (prometheus_client) see counters as counters.
 //
-// events, with counters on, adds the host-wide events: each summed over
-// every network namespace (the kernel counts them in the namespace of the
+// With counters on, the host-wide events are added: each summed over every
+// network namespace (the kernel counts them in the namespace of the
 // socket), as a counter that never decreases when a namespace goes away.
-func (s *Sockwatch) gatherHost(acc telegraf.Accumulator, gauges map[string]any, counters *core.Counters, events *core.EventUpdate, now time.Time) {
-	if events != nil {
-		gauges["hostwide_netns"] = int64(len(events.Namespaces))
-	}
-	acc.AddGauge(measurement, gauges, nil, now)
+func (s *Sockwatch) addHost(acc telegraf.Accumulator, r *reading) {
+	acc.AddGauge(measurement, s.hostGauges(r), nil, r.now)
 	if !s.Counters {
 		return
 	}
-	c := hostCounters(counters)
-	if events != nil {
+	c := hostCounters(&r.snap.Counters)
+	if events := r.events; events != nil {
 		for e := range core.NumEvents {
 			if events.Sum[e].Known {
 				c["hostwide_"+e.String()] = events.Totals[e]
@@ -38,13 +33,35 @@ func (s *Sockwatch) gatherHost(acc telegraf.Accumulator, gauges map[string]any, 
 		}
 	}
 	if len(c) > 0 {
-		acc.AddCounter(measurement, c, nil, now)
+		acc.AddCounter(measurement, c, nil, r.now)
 	}
 }
 
-// hostGauges are the sockstat counts, the limits and the shares derived
+// hostGauges are the host series' gauges: the snapshot's, and what the
+// options add from the gather's other sources.
+func (s *Sockwatch) hostGauges(r *reading) map[string]any {
+	f := snapshotGauges(r.snap)
+	putNum(f, "unix_sockets", r.unixSockets)
+	if o := r.owners; o != nil {
+		putNum(f, "udp_dns_sockets", o.DNSSockets)
+		f["owner_processes_not_inspected"] = int64(o.NotInspected)
+	}
+	if s.Namespaces {
+		f["netns_unnamed"] = unnamed(r.scan)
+	}
+	if c := r.creators; c != nil {
+		f["sockets_created_per_second"] = c.CreatedPerSecond
+		f["creator_processes_dropped"] = int64(c.DroppedProcesses)
+	}
+	if r.events != nil {
+		f["hostwide_netns"] = int64(len(r.events.Namespaces))
+	}
+	return f
+}
+
+// snapshotGauges are the sockstat counts, the limits and the shares derived
 // from them. A figure the kernel did not give is left out, never sent as 0.
-func hostGauges(snap *core.Snapshot) map[string]any {
+func snapshotGauges(snap *core.Snapshot) map[string]any {
 	f := make(map[string]any, 48)
 	st, lim := &snap.Sockstat, &snap.Limits
 

@@ -4,14 +4,13 @@ package sockwatch
 
 import (
 	"strconv"
-	"time"
 
 	"github.com/influxdata/telegraf"
 
 	core "github.com/sockwatch/sockwatch"
 )
 
-// gatherNamespaces emits one sockwatch series per network namespace under
+// addNamespaces emits one sockwatch series per network namespace under
 // the proc root, tagged netns (its inode, as lsns and ip netns identify show
 // it) and process_name (its lowest PID's name). Only per-namespace figures
 // go in them: the global ones (orphans, TCP and UDP memory, the limits) are
@@ -20,46 +19,46 @@ import (
 // A namespace whose ns/net link the agent may not resolve (another user's
 // processes, without CAP_SYS_PTRACE) has no name that would stay the same
 // from one gather to the next: it is left out, counted in the host field
-// netns_unnamed, and logged once.
-//
-// scan is the namespaces read with the snapshot the host series is made of,
-// and host that series' gauge fields, to which netns_unnamed is added: the
-// host's namespace takes its unix_sockets from host when that has them. now
-// is the timestamp of every point.
-func (s *Sockwatch) gatherNamespaces(acc telegraf.Accumulator, host map[string]any, scan *core.NetNSScan, now time.Time) {
-	var unnamed int64
-	for i := range scan.Namespaces {
-		ns := &scan.Namespaces[i]
+// netns_unnamed (unnamed), and logged once (warnUnnamed).
+func (s *Sockwatch) addNamespaces(acc telegraf.Accumulator, r *reading) {
+	for i := range r.scan.Namespaces {
+		ns := &r.scan.Namespaces[i]
 		if ns.Inode == 0 {
-			unnamed++
 			continue
-		}
-		for _, err := range ns.Errors {
-			acc.AddError(err)
 		}
 		tags := map[string]string{
 			"netns":        strconv.FormatUint(ns.Inode, 10),
 			"process_name": tagValue(ns.Comm),
 		}
 		fields := namespaceGauges(ns)
-		if v, ok := host["unix_sockets"]; ok && ns.Host {
-			fields["unix_sockets"] = v
-		} else {
-			putUnixSockets(acc, fields, ns.UnixSockets)
-		}
-		acc.AddGauge(measurement, fields, tags, now)
+		putNum(fields, "unix_sockets", r.nsUnixSockets[i])
+		acc.AddGauge(measurement, fields, tags, r.now)
 		if s.Counters {
 			if c := hostCounters(&ns.Counters); len(c) > 0 {
-				acc.AddCounter(measurement, c, tags, now)
+				acc.AddCounter(measurement, c, tags, r.now)
 			}
 		}
 	}
-	host["netns_unnamed"] = unnamed
-	if unnamed > 0 && !s.warnedUnnamed {
+}
+
+// unnamed counts the namespaces of scan that have no series.
+func unnamed(scan *core.NetNSScan) int64 {
+	var n int64
+	for i := range scan.Namespaces {
+		if scan.Namespaces[i].Inode == 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// warnUnnamed logs once that namespaces are left out for want of a name.
+func (s *Sockwatch) warnUnnamed(scan *core.NetNSScan) {
+	if n := unnamed(scan); n > 0 && !s.warnedUnnamed {
 		s.warnedUnnamed = true
 		s.Log.Warnf("%d of %d network namespaces left out: the agent may not read the ns/net link of any of their processes,"+
 			" which takes root or CAP_SYS_PTRACE; netns_unnamed counts them at each gather (logged once)",
-			unnamed, len(scan.Namespaces))
+			n, len(scan.Namespaces))
 	}
 }
 

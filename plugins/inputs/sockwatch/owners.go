@@ -12,32 +12,11 @@ import (
 	core "github.com/sockwatch/sockwatch"
 )
 
-// gatherOwners scans every process's descriptors and emits the owners_top
-// largest owners (sockwatch_owner) and UNIX socket paths
-// (sockwatch_unix_path), the paths of the host's net directory netDir, with
-// the owners_top largest holders of each where the scan could tell them
-// (sockwatch_unix_path_holder). The
-// scan also counts the UNIX sockets and the UDP sockets connected to DNS,
-// which go into the host fields.
-func (s *Sockwatch) gatherOwners(acc telegraf.Accumulator, host map[string]any, netDir string, now time.Time) {
-	o, err := core.ScanOwners(s.reader.Root, core.OwnerOptions{Top: s.OwnersTop, UnixNetDir: netDir})
-	if err != nil {
-		acc.AddError(err)
-		return
-	}
-	for _, err := range o.Errors {
-		acc.AddError(err)
-	}
-	// Logged at the first gather and when it changes (the iterator failed,
-	// or works again), not at every gather.
-	via := "owners " + o.How()
-	if via != s.ownersVia {
-		s.Log.Debug(via)
-		s.ownersVia = via
-	}
-	putNum(host, "unix_sockets", o.UnixSockets)
-	putNum(host, "udp_dns_sockets", o.DNSSockets)
-	host["owner_processes_not_inspected"] = int64(o.NotInspected)
+// addOwners emits the owners_top largest owners (sockwatch_owner) and UNIX
+// socket paths of the host's net directory (sockwatch_unix_path), with the
+// owners_top largest holders of each path where the scan could tell them
+// (sockwatch_unix_path_holder).
+func addOwners(acc telegraf.Accumulator, o *core.Owners, now time.Time) {
 	for _, w := range o.ByProcess {
 		acc.AddGauge("sockwatch_owner",
 			map[string]any{

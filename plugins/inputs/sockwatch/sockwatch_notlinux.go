@@ -2,32 +2,10 @@
 
 package sockwatch
 
-import (
-	_ "embed"
+import "github.com/influxdata/telegraf"
 
-	"github.com/influxdata/telegraf"
-	"github.com/influxdata/telegraf/plugins/inputs"
-)
-
-//go:embed sample.conf
-var sampleConfig string
-
-// Sockwatch reads Linux's socket accounting; elsewhere it only says so.
-type Sockwatch struct {
-	ProcRoot    string          `toml:"proc_root"`
-	Counters    bool            `toml:"counters"`
-	Owners      bool            `toml:"owners"`
-	OwnersTop   int             `toml:"owners_top"`
-	Namespaces  bool            `toml:"namespaces"`
-	Cgroups     bool            `toml:"cgroups"`
-	CgroupsTop  int             `toml:"cgroups_top"`
-	CgroupRoot  string          `toml:"cgroup_root"`
-	Creators    bool            `toml:"creators"`
-	CreatorsTop int             `toml:"creators_top"`
-	Log         telegraf.Logger `toml:"-"`
-}
-
-func (*Sockwatch) SampleConfig() string { return sampleConfig }
+// state is empty: there is nothing to read elsewhere than on Linux.
+type state struct{}
 
 func (s *Sockwatch) Init() error {
 	s.Log.Warn("Current platform is not supported")
@@ -35,9 +13,3 @@ func (s *Sockwatch) Init() error {
 }
 
 func (*Sockwatch) Gather(telegraf.Accumulator) error { return nil }
-
-func init() {
-	inputs.Add("sockwatch", func() telegraf.Input {
-		return &Sockwatch{Counters: true, OwnersTop: 10, CgroupsTop: 10, CreatorsTop: 10}
-	})
-}

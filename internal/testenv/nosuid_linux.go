@@ -1,0 +1,7 @@
+package testenv
+
+import "golang.org/x/sys/unix"
+
+// nosuid says whether the file system st describes ignores set-user-ID bits
+// and file capabilities.
+func nosuid(st *unix.Statfs_t) bool { return st.Flags&unix.ST_NOSUID != 0 }
