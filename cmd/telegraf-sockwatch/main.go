@@ -102,8 +102,8 @@ func main() {
 // process exits. Telegraf's execd closes its ends of the pipes as soon as
 // the process is gone; a reader of its that has not yet seen end of file
 // then fails with "read |0: file already closed", logged as an error on
-// every stop of Telegraf (about one in ten here). Ending the pipes first
-// lets its readers finish while the process still runs.
+// some stops of Telegraf. Ending the pipes first lets its readers finish
+// while the process still runs.
 func closeOutputs() {
 	os.Stdout.Close()
 	os.Stderr.Close()
