@@ -40,8 +40,7 @@ func (s *Sockwatch) Init() error {
 	if err != nil {
 		return err
 	}
-	root, err := checkProcRoot(priv, s.ProcRoot)
-	if err != nil {
+	if s.reader, err = newReader(priv, s.ProcRoot); err != nil {
 		return err
 	}
 	if s.Owners && s.OwnersTop < 1 {
@@ -55,7 +54,6 @@ func (s *Sockwatch) Init() error {
 			return err
 		}
 	}
-	s.reader = core.NewReader(root)
 	// With counters off, netstat, snmp and snmp6 are not read at all.
 	s.reader.SkipCounters = !s.Counters
 	// Without the per-namespace series, the namespaces are read for the
@@ -70,25 +68,26 @@ func (s *Sockwatch) Init() error {
 	return nil
 }
 
-// checkProcRoot resolves the proc root that option, HOST_PROC or the
-// default names, once, and checks that it may be read and is a directory.
-func checkProcRoot(priv privilege.Status, option string) (string, error) {
+// newReader returns the Reader of the proc root that option, HOST_PROC or
+// the default names, resolved once, having checked that it may be read and
+// is a directory.
+func newReader(priv privilege.Status, option string) (*core.Reader, error) {
 	root, source := core.ProcRoot(option), rootSource(option)
 	if err := privilege.Confine(priv, "proc root", source, root, core.DefaultProcRoot); err != nil {
-		return "", err
+		return nil, err
 	}
 	fi, err := os.Stat(root)
 	if err != nil {
-		return "", fmt.Errorf("proc root %s (%s): %w", root, source, err)
+		return nil, fmt.Errorf("proc root %s (%s): %w", root, source, err)
 	}
 	if !fi.IsDir() {
-		return "", fmt.Errorf("proc root %s (%s) is not a directory", root, source)
+		return nil, fmt.Errorf("proc root %s (%s) is not a directory", root, source)
 	}
-	return root, nil
+	return core.NewReader(root), nil
 }
 
-// checkCgroupRoot resolves the cgroup root as checkProcRoot does the proc
-// root.
+// checkCgroupRoot resolves the cgroup root, once, and checks it as
+// newReader does the proc root.
 func checkCgroupRoot(priv privilege.Status, option string) (string, error) {
 	root := core.CgroupRoot(option)
 	if err := privilege.Confine(priv, "cgroup root", cgroupRootSource(option), root,
