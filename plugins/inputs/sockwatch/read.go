@@ -41,9 +41,10 @@ func (s *Sockwatch) readProc(acc telegraf.Accumulator, r *reading) bool {
 	}
 	r.snap = snap
 	addErrors(acc, snap.Errors)
-	// On kernels before 4.16 numothersock takes the other namespaces' TCP
-	// sockets off the host's: the namespaces are read before its figures
-	// are made, whatever the options.
+	// The namespaces are read for the host-wide counters, the
+	// per-namespace series, and, on kernels before 4.16, whatever the
+	// options: there the host's numothersock takes the other namespaces'
+	// TCP sockets off, which Namespaces leaves in snap.
 	if s.Counters || s.Namespaces || snap.Kernel.Before(4, 16) {
 		r.scan = s.readNamespaces(acc, snap)
 	}
