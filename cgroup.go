@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+
+	"github.com/sockwatch/sockwatch/internal/procfile"
 )
 
 // DefaultCgroupRoot is where the cgroup2 hierarchy is mounted when neither
@@ -83,7 +85,7 @@ type CgroupSock struct {
 // memory; and with a FileError on a malformed sock line.
 func ReadCgroupSockets(root string, top int) ([]CgroupSock, error) {
 	root = filepath.Clean(root)
-	var fr fileReader
+	var fr procfile.Reader
 	var all []CgroupSock
 	parents := make(map[string]int) // path -> index in all
 	found := false
@@ -98,7 +100,7 @@ func ReadCgroupSockets(root string, top int) ([]CgroupSock, error) {
 			return nil
 		}
 		stat := filepath.Join(path, "memory.stat")
-		data, err := fr.read(stat)
+		data, err := fr.Read(stat)
 		if err != nil {
 			if !IsNotExist(err) {
 				return err
@@ -170,18 +172,18 @@ func parseSockLine(path string, data []byte) (int64, bool, error) {
 	var v int64
 	found := false
 	var buf [4][]byte
-	err := lines(data, func(n int, line []byte) error {
-		f := fields(line, buf[:0])
+	err := procfile.Lines(data, func(n int, line []byte) error {
+		f := procfile.Fields(line, buf[:0])
 		if len(f) == 0 || !bytes.Equal(f[0], sockKey) {
 			return nil
 		}
 		if len(f) != 2 {
-			return lineErr(path, n, "want \"sock BYTES\", got %d fields", len(f))
+			return procfile.LineErr(path, n, "want \"sock BYTES\", got %d fields", len(f))
 		}
 		var err error
-		v, err = atoi(f[1])
+		v, err = procfile.Atoi(f[1])
 		if err != nil || v < 0 {
-			return lineErr(path, n, "sock: %q is not a byte count", f[1])
+			return procfile.LineErr(path, n, "sock: %q is not a byte count", f[1])
 		}
 		found = true
 		return nil

@@ -10,10 +10,12 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/sockwatch/sockwatch/bpf"
+	"github.com/sockwatch/sockwatch/internal/procfile"
 )
 
 // The two ways ScanOwners reads the processes' descriptors (Owners.Via).
@@ -54,8 +56,7 @@ func iteratorFor(root string) (iterate, error) {
 	if err != nil || self != strconv.Itoa(os.Getpid()) {
 		return nil, fmt.Errorf("%s is not the proc of this process's PID namespace", root)
 	}
-	var st unix.Stat_t
-	if err := unix.Stat(filepath.Join(root, "self", "ns", "pid"), &st); err != nil || st.Ino != initPIDNS {
+	if ns, err := procfile.Namespace(filepath.Join(root, "self"), "pid"); err != nil || ns != initPIDNS {
 		return nil, errors.New("not in the initial PID namespace")
 	}
 	taskFiles.Lock()
@@ -176,15 +177,15 @@ func (s *taskScan) flush() {
 	pidEnd := len(w.path)
 	// The process directory has the owner of its fd directory, which the
 	// /proc scan reads: both come from task_dump_owner.
-	var st unix.Stat_t
-	err := unix.Stat(string(w.path), &st)
+	var st syscall.Stat_t
+	err := procfile.Stat(string(w.path), &st)
 	var comm []byte
 	if err == nil {
 		w.path = append(w.path[:pidEnd], "/comm\x00"...)
 		comm, err = w.readComm()
 	}
 	if err != nil {
-		if denied(err) {
+		if procfile.Denied(err) {
 			w.notInspected++
 		}
 		return
@@ -274,12 +275,12 @@ func probeUnixTable(path string) map[uint64]struct{} {
 	buf := make([]byte, probeSize)
 	n, _ := io.ReadFull(f, buf)
 	var fbuf [8][]byte
-	lines(buf[:n], func(_ int, line []byte) error {
+	procfile.Lines(buf[:n], func(_ int, line []byte) error {
 		// Only whole rows: a path with a newline continues on a line of
 		// another shape, and the last line may be cut.
 		if _, _, ok := unixRow(line); ok {
-			if f := fields(line, fbuf[:]); len(f) >= 7 {
-				if inode, err := atoi(f[6]); err == nil && inode > 0 {
+			if f := procfile.Fields(line, fbuf[:]); len(f) >= 7 {
+				if inode, err := procfile.Atoi(f[6]); err == nil && inode > 0 {
 					probe[uint64(inode)] = struct{}{}
 				}
 			}

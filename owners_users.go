@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"os"
 	"strconv"
+
+	"github.com/sockwatch/sockwatch/internal/procfile"
 )
 
 // DefaultPasswdFile is where user names are looked up by default.
@@ -34,12 +36,12 @@ func readUsers(path string) (userNames, error) {
 // parseUsers reads the text of a passwd file.
 func parseUsers(data []byte) userNames {
 	u := make(userNames)
-	lines(data, func(_ int, line []byte) error {
+	procfile.Lines(data, func(_ int, line []byte) error {
 		f := bytes.SplitN(line, []byte(":"), 4)
 		if len(f) < 4 || len(f[0]) == 0 {
 			return nil
 		}
-		uid, err := atoi(f[2])
+		uid, err := procfile.Atoi(f[2])
 		if err != nil || uid < 0 || uid > 1<<32-1 {
 			return nil
 		}
