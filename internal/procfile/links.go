@@ -14,7 +14,7 @@ import (
 // not zero, which no inode is.
 func ParseLink(link []byte, kind string) (uint64, bool) {
 	rest, ok := bytes.CutPrefix(link, []byte(kind))
-	if !ok || len(rest) < 3 || rest[0] != ':' || rest[1] != '[' || rest[len(rest)-1] != ']' {
+	if !ok || len(rest) < 4 || rest[0] != ':' || rest[1] != '[' || rest[len(rest)-1] != ']' {
 		return 0, false
 	}
 	digits := rest[2 : len(rest)-1]
