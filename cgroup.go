@@ -144,6 +144,13 @@ func ReadCgroupSockets(root string, top int) ([]CgroupSock, error) {
 		return nil, fmt.Errorf("%s: %w", root, ErrNoCgroupSock)
 	}
 
+	return topOwn(all, top), nil
+}
+
+// topOwn is the top cgroups of all by their own socket memory, largest
+// first (by path when equal), those without any left out; all when top is
+// 0 or less.
+func topOwn(all []CgroupSock, top int) []CgroupSock {
 	held := all[:0]
 	for _, c := range all {
 		// The figures of parent and children are read at different times:
@@ -161,7 +168,7 @@ func ReadCgroupSockets(root string, top int) ([]CgroupSock, error) {
 	if top > 0 && len(held) > top {
 		held = held[:top]
 	}
-	return held, nil
+	return held
 }
 
 var sockKey = []byte("sock")

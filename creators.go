@@ -119,6 +119,26 @@ func (c *CreatorTracer) Sample() (*Creators, error) {
 	if secs <= 0 {
 		secs = 1e-9
 	}
+	byKey := c.byProcess(out, s, users, secs)
+	byMem := c.memoryLimits(out, s, users, secs)
+
+	// Names are the kernel's to choose: a storm of processes each naming
+	// itself differently must not grow the totals without bound. Past
+	// maxTotals, the names quiet in this sample are forgotten; one that
+	// comes back counts from zero again, as a counter does after a restart.
+	if len(c.created) > maxTotals {
+		maps.DeleteFunc(c.created, func(k creatorKey, _ int64) bool { return byKey[k] == nil })
+	}
+	if len(c.hits) > maxTotals {
+		maps.DeleteFunc(c.hits, func(k memoryKey, _ int64) bool { return byMem[k] == nil })
+	}
+	return out, nil
+}
+
+// byProcess sets out's creators, and CreatedPerSecond, from the sample s
+// over secs seconds, and adds them to the totals; it returns every
+// creator of the sample by name and user.
+func (c *CreatorTracer) byProcess(out *Creators, s *bpf.Sample, users userNames, secs float64) map[creatorKey]*Creator {
 	byKey := map[creatorKey]*Creator{}
 	for i := range s.Processes {
 		p := &s.Processes[i]
@@ -146,7 +166,13 @@ func (c *CreatorTracer) Sample() (*Creators, error) {
 			cmp.Compare(a.Name, b.Name), cmp.Compare(a.User, b.User))
 	})
 	out.ByProcess = cut(out.ByProcess, c.opts.Top)
+	return byKey
+}
 
+// memoryLimits sets out's memory-limit hits from the sample s over secs
+// seconds, and adds them to the totals; it returns every entry of the
+// sample by name, user and protocol.
+func (c *CreatorTracer) memoryLimits(out *Creators, s *bpf.Sample, users userNames, secs float64) map[memoryKey]*MemoryLimit {
 	byMem := map[memoryKey]*MemoryLimit{}
 	for _, h := range s.Memory {
 		k := memoryKey{h.Name, users.name(h.UID), h.Protocol}
@@ -167,18 +193,7 @@ func (c *CreatorTracer) Sample() (*Creators, error) {
 			cmp.Compare(a.User, b.User), cmp.Compare(a.Protocol, b.Protocol))
 	})
 	out.MemoryLimits = cut(out.MemoryLimits, c.opts.Top)
-
-	// Names are the kernel's to choose: a storm of processes each naming
-	// itself differently must not grow the totals without bound. Past
-	// maxTotals, the names quiet in this sample are forgotten; one that
-	// comes back counts from zero again, as a counter does after a restart.
-	if len(c.created) > maxTotals {
-		maps.DeleteFunc(c.created, func(k creatorKey, _ int64) bool { return byKey[k] == nil })
-	}
-	if len(c.hits) > maxTotals {
-		maps.DeleteFunc(c.hits, func(k memoryKey, _ int64) bool { return byMem[k] == nil })
-	}
-	return out, nil
+	return byMem
 }
 
 // maxTotals bounds the names whose totals a CreatorTracer keeps.

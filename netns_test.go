@@ -150,7 +150,7 @@ func TestNamespacesReuseHostSnapshot(t *testing.T) {
 }
 
 func TestNamespacesNoRoot(t *testing.T) {
-	_, err := NewReader(filepath.Join("testdata", "no-such-root"))
+	_, err := must(NewReader(filepath.Join("testdata", "no-such-root"))).Namespaces(nil)
 	require.True(t, IsNotExist(err), "%v", err)
 }
 

@@ -159,7 +159,7 @@ type Owners struct {
 // owners and distinct UNIX paths (per namespace, with the iterator, which
 // also keeps the inode of each DNS socket), and during the /proc scan only,
 // by the sockets: the dump keeps the class of each socket of the scanner's
-// namespace by inode (about 25 bytes a socket), and the workers the inode of
+// namespace by inode (README, Cost), and the workers the inode of
 // each UDP socket the dump did not have (8 bytes), to be matched against the
 // DNS sockets of its namespace once that namespace's tables are read.
 //

@@ -1,7 +1,7 @@
 package sockwatch
 
 import (
-	"fmt"
+	"errors"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -68,18 +68,16 @@ type Reader struct {
 	kernelRead bool
 }
 
-// NewReader returns a Reader for the proc root ProcRoot(root) picks. As
-// prometheus/procfs's NewFS, it fails when that root cannot be looked at or
-// is not a directory. A directory without the files of proc is accepted:
-// what it lacks is reported by each read, naming the file.
+// NewReader returns a Reader for the proc root ProcRoot(root) picks, the
+// root resolved once. As prometheus/procfs's NewFS, it fails when that root
+// is not a directory. Unlike NewFS, it accepts a root that does not exist
+// (yet: a host's proc not mounted into the container), as it accepts a
+// directory without proc's files: each read then fails naming the file it
+// lacks, the error wrappers have always shown.
 func NewReader(root string) (*Reader, error) {
 	root = ProcRoot(root)
-	fi, err := os.Stat(root)
-	if err != nil {
-		return nil, fmt.Errorf("proc root: %w", err)
-	}
-	if !fi.IsDir() {
-		return nil, &FileError{Path: root, Err: fmt.Errorf("proc root is not a directory")}
+	if fi, err := os.Stat(root); err == nil && !fi.IsDir() {
+		return nil, &FileError{Path: root, Err: errors.New("proc root is not a directory")}
 	}
 	return &Reader{Root: root, PageSize: int64(os.Getpagesize())}, nil
 }

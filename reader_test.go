@@ -16,13 +16,15 @@ func must[T any](v T, err error) T {
 	return v
 }
 
-// NewReader, as procfs's NewFS, refuses a root that is not a directory
-// and accepts a directory without proc's files, which each read reports.
+// NewReader, as procfs's NewFS, refuses a root that is not a directory; it
+// accepts a directory without proc's files, which each read reports.
 func TestNewReaderRoot(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "file")
 	require.NoError(t, os.WriteFile(file, nil, 0o644))
 	_, err := NewReader(file)
 	require.EqualError(t, err, file+": proc root is not a directory")
+	var fe *FileError
+	require.ErrorAs(t, err, &fe)
 
 	empty := t.TempDir()
 	r, err := NewReader(empty + "/")

@@ -283,7 +283,7 @@ func TestScenarioGarbageSources(t *testing.T) {
 }
 
 func TestMissingRoot(t *testing.T) {
-	_, err := NewReader(filepath.Join(t.TempDir(), "nope"))
+	_, err := must(NewReader(filepath.Join(t.TempDir(), "nope"))).Read()
 	require.ErrorIs(t, err, fs.ErrNotExist)
-	require.Contains(t, err.Error(), "nope")
+	require.Contains(t, err.Error(), "nope/net/sockstat")
 }
