@@ -138,7 +138,7 @@ const diagBufSize = 64 << 10
 // dumpFamily sends the dump request r and hands every socket of the reply
 // to found, until the kernel says done.
 func dumpFamily(fd int, seq uint32, r diagRequest, buf []byte, found func(inode uint32, class uint8)) error {
-	if err := unix.Sendto(fd, diagRequestMsg(r, seq), 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+	if err := procfile.Sendto(fd, diagRequestMsg(r, seq)); err != nil {
 		return err
 	}
 	for {

@@ -8,16 +8,16 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The system calls the core makes on proc paths, each retried on EINTR.
+// The system calls the core makes to read the kernel (proc paths, and the
+// sock_diag netlink socket), each retried on EINTR.
 //
-// Go installs its signal handlers with SA_RESTART, but the kernel restarts
-// a call after a handler only where the filesystem lets it: a proc root on
-// FUSE or NFS (a captured tree, a container's bind mount), or a read of a
-// file whose generator sleeps interruptibly, can fail with EINTR when the
-// runtime's preemption signal lands. The os package retries such calls for
-// the same reason; the raw calls below, which the core makes to keep
-// descriptors and to avoid an allocation per call, must do it themselves.
-// An EINTR is never a verdict on the file.
+// Go installs its signal handlers with SA_RESTART, yet some filesystems
+// (FUSE, CIFS, NFS: a captured tree, a container's bind mount of the host's
+// proc) still fail a call with EINTR when a signal lands, and the runtime
+// sends itself one to preempt goroutines. The os package retries its calls
+// for that reason; the raw calls below, which the core makes to keep
+// descriptors and to spare an allocation per call, retry through the one
+// helper. An EINTR is never a verdict on the file.
 
 // ignoringEINTR calls f until it fails with something other than EINTR.
 func ignoringEINTR[T any](f func() (T, error)) (T, error) {
@@ -70,6 +70,14 @@ func Getdents(fd int, buf []byte) (int, error) {
 // Read reads from fd.
 func Read(fd int, buf []byte) (int, error) {
 	return ignoringEINTR(func() (int, error) { return unix.Read(fd, buf) })
+}
+
+// Sendto sends buf to the netlink socket fd, to the kernel.
+func Sendto(fd int, buf []byte) error {
+	_, err := ignoringEINTR(func() (struct{}, error) {
+		return struct{}{}, unix.Sendto(fd, buf, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK})
+	})
+	return err
 }
 
 // Recvfrom receives one datagram from the socket fd into buf.
