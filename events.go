@@ -155,7 +155,7 @@ func withHost(namespaces []NetNS, host *Snapshot) []NetNS {
 		return namespaces
 	}
 	ns := NetNS{Host: true, NetDir: host.NetDir, Counters: host.Counters, Key: "sockstat"}
-	if ino, err := procfile.NetDirInode(host.NetDir); err == nil {
+	if ino, err := procfile.SockstatInode(filepath.Join(host.NetDir, "sockstat")); err == nil {
 		ns.Key = netNSKey(0, ino)
 	}
 	return append([]NetNS{ns}, namespaces...)

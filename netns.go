@@ -104,7 +104,7 @@ func (r *Reader) Namespaces(host *Snapshot) (*NetNSScan, error) {
 	order, members := groupByNetDir(r.Root, pids, &scan.Unreadable)
 	var hostIno uint64
 	if host != nil {
-		hostIno, _ = procfile.NetDirInode(host.NetDir)
+		hostIno, _ = procfile.SockstatInode(filepath.Join(host.NetDir, "sockstat"))
 	}
 	scan.Namespaces = make([]NetNS, 0, len(order))
 	for _, key := range order {
@@ -136,7 +136,7 @@ func (r *Reader) sortedPids() ([]int, error) {
 }
 
 // groupByNetDir groups pids, in ascending order, by the inode of their
-// net/sockstat (procfile.NetDirInode): members has the processes of each
+// net/sockstat (procfile.SockstatInode): members has the processes of each
 // namespace in ascending order, and order the namespaces by their lowest
 // PID. Processes that are gone are skipped, those that may not be looked
 // at counted in unreadable.
@@ -208,7 +208,7 @@ const (
 func netDirInodes(root string, pids []int) []uint64 {
 	inos := make([]uint64, len(pids))
 	for i, pid := range pids {
-		ino, err := procfile.NetDirInode(filepath.Join(root, strconv.Itoa(pid), "net"))
+		ino, err := procfile.SockstatInode(filepath.Join(root, strconv.Itoa(pid), "net", "sockstat"))
 		switch {
 		case err == nil && ino != inoVanished && ino != inoUnreadable:
 			inos[i] = ino
@@ -308,7 +308,7 @@ func perNamespace(st Sockstat) Sockstat {
 // to errs.
 func (r *Reader) nsInode(pids []int, errs *[]error) uint64 {
 	for _, pid := range pids {
-		inode, err := procfile.Namespace(filepath.Join(r.Root, strconv.Itoa(pid)), "net")
+		inode, err := procfile.Namespace(filepath.Join(r.Root, strconv.Itoa(pid), "ns", "net"))
 		if err == nil {
 			return inode
 		}

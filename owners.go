@@ -169,18 +169,18 @@ func (r *Reader) Owners(opt OwnerOptions) (*Owners, error) {
 	if opt.UnixNetDir == "" {
 		opt.UnixNetDir = r.hostNetDir()
 	}
-	var it iterate
-	itErr := errors.New("NoIterator set")
-	if !opt.NoIterator {
-		it, itErr = iteratorFor(r.Root)
-	}
-	return scanOwners(r.Root, opt, it, itErr)
+	return ScanOwners(r.Root, opt)
 }
 
 // ScanOwners is Reader.Owners for the proc root root, as ProcRoot returns
 // it.
 func ScanOwners(root string, opt OwnerOptions) (*Owners, error) {
-	return (&Reader{Root: root}).Owners(opt)
+	var it iterate
+	itErr := errors.New("NoIterator set")
+	if !opt.NoIterator {
+		it, itErr = iteratorFor(root)
+	}
+	return scanOwners(root, opt, it, itErr)
 }
 
 // scanOwners is Owners with the iterator it (nil when there is none, for
@@ -188,7 +188,7 @@ func ScanOwners(root string, opt OwnerOptions) (*Owners, error) {
 func scanOwners(root string, opt OwnerOptions, it iterate, itErr error) (*Owners, error) {
 	o := &Owners{Via: ViaProcFD, IteratorErr: itErr}
 	if opt.UnixNetDir == "" {
-		opt.UnixNetDir = (&Reader{Root: root}).hostNetDir()
+		opt.UnixNetDir = netDir(root)
 	}
 	unixTable := filepath.Join(opt.UnixNetDir, "unix")
 	// The unix table is read while the descriptors are: it is the one big

@@ -93,7 +93,7 @@ func dumpSockets() *diagSockets {
 	// A netlink socket answers for the namespace of the thread that opened
 	// it, which is the one to name.
 	runtime.LockOSThread()
-	ns, err := procfile.Namespace("/proc/thread-self", "net")
+	ns, err := procfile.Namespace("/proc/thread-self/ns/net")
 	var fd int
 	if err == nil {
 		fd, err = unix.Socket(unix.AF_NETLINK, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.NETLINK_SOCK_DIAG)

@@ -34,7 +34,7 @@ type dnsTable struct {
 // pidDir and, the first time it is met, starts reading its tables through
 // that process.
 func (d *dnsTables) namespace(pidDir string) (uint64, error) {
-	ns, err := procfile.Namespace(pidDir, "net")
+	ns, err := procfile.Namespace(pidDir + "/ns/net")
 	if err != nil {
 		return 0, err
 	}

@@ -56,7 +56,7 @@ func iteratorFor(root string) (iterate, error) {
 	if err != nil || self != strconv.Itoa(os.Getpid()) {
 		return nil, fmt.Errorf("%s is not the proc of this process's PID namespace", root)
 	}
-	if ns, err := procfile.Namespace(filepath.Join(root, "self"), "pid"); err != nil || ns != initPIDNS {
+	if ns, err := procfile.Namespace(filepath.Join(root, "self", "ns", "pid")); err != nil || ns != initPIDNS {
 		return nil, errors.New("not in the initial PID namespace")
 	}
 	taskFiles.Lock()

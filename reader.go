@@ -82,19 +82,25 @@ func NewReader(root string) (*Reader, error) {
 	return &Reader{Root: root, PageSize: int64(os.Getpagesize())}, nil
 }
 
-// hostNetDir returns the net directory that describes the host, found once:
-// that of PID 1's network namespace, so that an agent in a container reads
-// the host when the host's /proc is mounted, falling back to root/net when
-// PID 1 cannot be seen (hidepid, a proc tree without processes).
+// hostNetDir returns the net directory that describes the host (netDir),
+// found once, until a Read fails.
 func (r *Reader) hostNetDir() string {
 	if r.netDir == "" {
-		r.netDir = filepath.Join(r.Root, "net")
-		if dir := filepath.Join(r.Root, "1", "net"); procfile.Readable(filepath.Join(dir, "sockstat")) {
-			r.netDir = dir
-		}
+		r.netDir = netDir(r.Root)
 		r.foreign = otherNetNS(r.netDir)
 	}
 	return r.netDir
+}
+
+// netDir returns the net directory that describes the host: that of PID 1's
+// network namespace, so that an agent in a container reads the host when
+// the host's /proc is mounted, falling back to root/net when PID 1 cannot be
+// seen (hidepid, a proc tree without processes).
+func netDir(root string) string {
+	if dir := filepath.Join(root, "1", "net"); procfile.Readable(filepath.Join(dir, "sockstat")) {
+		return dir
+	}
+	return filepath.Join(root, "net")
 }
 
 // hold keeps the files of Read open between reads, on a real proc.
@@ -117,7 +123,7 @@ func otherNetNS(dir string) bool {
 	if !procfile.OnProc(dir) {
 		return false
 	}
-	theirs, err1 := procfile.NetDirInode(dir)
-	ours, err2 := procfile.NetDirInode("/proc/self/net")
+	theirs, err1 := procfile.SockstatInode(filepath.Join(dir, "sockstat"))
+	ours, err2 := procfile.SockstatInode("/proc/self/net/sockstat")
 	return err1 == nil && err2 == nil && theirs != ours
 }

@@ -31,9 +31,9 @@ func ParseLink(link []byte, kind string) (uint64, bool) {
 // nsNames are the namespaces read, as errors name them.
 var nsNames = map[string]string{"net": "network", "pid": "PID"}
 
-// Namespace is the identity of the namespace of kind ("net", "pid") of the
-// process whose directory is procDir: N of its "kind:[N]" link
-// procDir/ns/kind, the inode nsfs gives the namespace, which lsns, ip netns
+// Namespace is the identity of a namespace of a process, read from its
+// link PROC/PID/ns/KIND, path (KIND being "net", "pid"...): N of the link's
+// "KIND:[N]", the inode nsfs gives the namespace, which lsns, ip netns
 // identify and nsenter show, and which the kernel's BPF programs read as
 // the namespace's inum. The link is read rather than followed (a stat would
 // give the same inode on proc), so that it reads the same in a captured
@@ -42,9 +42,9 @@ var nsNames = map[string]string{"net": "network", "pid": "PID"}
 //
 // Errors are FileErrors naming the link; IsLinkError tells a link that
 // names no namespace of the kind from one that could not be read.
-func Namespace(procDir, kind string) (uint64, error) {
+func Namespace(path string) (uint64, error) {
 	var link [64]byte
-	path := filepath.Join(procDir, "ns", kind)
+	kind := filepath.Base(path)
 	n, err := Readlink(path, link[:])
 	if err != nil {
 		return 0, &FileError{Path: path, Err: err}
@@ -67,15 +67,15 @@ func (e linkError) Error() string {
 // namespace of its kind.
 func IsLinkError(err error) bool { return errors.As(err, new(linkError)) }
 
-// NetDirInode is the inode proc gives dir/sockstat, dir being a net
-// directory. Proc numbers each network namespace's sockstat once, whatever
-// the process or the mount it is reached through (PROC/PID/net itself is
+// SockstatInode is the inode proc gives a net directory's sockstat, at
+// path. Proc numbers each network namespace's sockstat once, whatever the
+// process or the mount it is reached through (PROC/PID/net itself is
 // numbered per process), and any user may look at it: it tells namespaces
 // apart where Namespace may not be read, for as long as they live. It is no
 // name to show: the inode is proc's, not the namespace's.
-func NetDirInode(dir string) (uint64, error) {
+func SockstatInode(path string) (uint64, error) {
 	var st syscall.Stat_t
-	if err := Stat(filepath.Join(dir, "sockstat"), &st); err != nil {
+	if err := Stat(path, &st); err != nil {
 		return 0, err
 	}
 	return st.Ino, nil
