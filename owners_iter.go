@@ -267,13 +267,12 @@ const probeSize = 8 << 10
 // even by root (PID 1 in a sandbox). An unreadable table gives none.
 func probeUnixTable(path string) map[uint64]struct{} {
 	probe := make(map[uint64]struct{})
-	f, err := os.Open(path)
-	if err != nil {
-		return probe
-	}
-	defer f.Close()
 	buf := make([]byte, probeSize)
-	n, _ := io.ReadFull(f, buf)
+	n := 0
+	procfile.StreamFile(path, func(r io.Reader) error {
+		n, _ = io.ReadFull(r, buf)
+		return nil
+	})
 	var fbuf [8][]byte
 	procfile.Lines(buf[:n], func(_ int, line []byte) error {
 		// Only whole rows: a path with a newline continues on a line of

@@ -2,7 +2,6 @@ package sockwatch
 
 import (
 	"bytes"
-	"os"
 	"strconv"
 
 	"github.com/sockwatch/sockwatch/internal/procfile"
@@ -23,12 +22,13 @@ func readUsers(path string) (userNames, error) {
 	if path == "" {
 		path = DefaultPasswdFile
 	}
-	data, err := os.ReadFile(path)
+	var fr procfile.Reader
+	data, err := fr.Read(path)
 	if err != nil {
 		if IsNotExist(err) {
 			return nil, nil
 		}
-		return nil, &FileError{Path: path, Err: err}
+		return nil, err
 	}
 	return parseUsers(data), nil
 }
