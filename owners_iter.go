@@ -18,7 +18,7 @@ import (
 	"github.com/sockwatch/sockwatch/internal/procfile"
 )
 
-// The two ways ScanOwners reads the processes' descriptors (Owners.Via).
+// The two ways Reader.Owners reads the processes' descriptors (Owners.Via).
 const (
 	// ViaTaskFiles is one pass of a BPF task_file iterator over every
 	// process's descriptors, which reads each socket's family, type,
