@@ -16,13 +16,3 @@ func Known(v int64) Num { return Num{Value: v, Known: true} }
 // NoLimit reports whether a sysctl limit is the kernel's "unlimited",
 // LONG_MAX (systemd sets fs.file-max to it).
 func NoLimit(limit Num) bool { return limit.Known && limit.Value == math.MaxInt64 }
-
-// Percent is used in percent of limit; unknown when either side is, when
-// the limit is not positive (a zero limit has no meaningful share), or when
-// it is LONG_MAX, unlimited. Every share the wrappers report is this one.
-func Percent(used, limit Num) (float64, bool) {
-	if !used.Known || !limit.Known || limit.Value <= 0 || NoLimit(limit) {
-		return 0, false
-	}
-	return float64(used.Value) * 100 / float64(limit.Value), true
-}

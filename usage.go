@@ -9,6 +9,16 @@ package sockwatch
 // orphans are killed from a quarter of the configured limit on.
 const OrphanPenalty = 4
 
+// Percent is used in percent of limit; unknown when either side is, when
+// the limit is not positive (a zero limit has no meaningful share), or when
+// it is LONG_MAX, unlimited. Every share the wrappers report is this one.
+func Percent(used, limit Num) (float64, bool) {
+	if !used.Known || !limit.Known || limit.Value <= 0 || NoLimit(limit) {
+		return 0, false
+	}
+	return float64(used.Value) * 100 / float64(limit.Value), true
+}
+
 // TCPMemBytes is TCP memory in bytes.
 func (s *Snapshot) TCPMemBytes() Num { return s.bytes(s.Sockstat.TCPMemPages) }
 
