@@ -172,7 +172,7 @@ func (r *Reader) readGroup(key uint64, pids []int, isHost bool, host *Snapshot, 
 		} else {
 			ns, err = r.readNetNS(pid)
 		}
-		if IsNotExist(err) {
+		if procfile.Vanished(err) {
 			continue // the process left: read through the next one
 		}
 		if err != nil {
@@ -240,8 +240,9 @@ func otherTCP(scan *NetNSScan) Num {
 }
 
 // readNetNS reads the namespace of process pid. It returns an error for
-// which IsNotExist holds when the process exited before every figure was
-// read, so that they are not half from the namespace and half unknown.
+// which procfile.Vanished holds when the process exited before every
+// figure was read, so that they are not half from the namespace and half
+// unknown.
 func (r *Reader) readNetNS(pid int) (NetNS, error) {
 	ns, err := r.netNSProcess(pid)
 	if err != nil {

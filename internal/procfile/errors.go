@@ -71,10 +71,10 @@ func quotable(path string) bool {
 }
 
 // Vanished reports whether err means a process exited while it was read:
-// its directory is gone (ENOENT), or its files no longer lead to a task
-// (ESRCH).
+// its directory is gone (ENOENT), or a file of it opened before it exited
+// no longer leads to a task (ESRCH).
 func Vanished(err error) bool {
-	return errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ESRCH)
+	return IsNotExist(err) || errors.Is(err, syscall.ESRCH)
 }
 
 // Denied reports whether err means a process may not be inspected: the
