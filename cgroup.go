@@ -2,12 +2,12 @@ package sockwatch
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 
 	"github.com/sockwatch/sockwatch/internal/procfile"
 )
@@ -159,16 +159,9 @@ func topOwn(all []CgroupSock, top int) []CgroupSock {
 			held = append(held, c)
 		}
 	}
-	sort.Slice(held, func(i, j int) bool {
-		if held[i].OwnBytes != held[j].OwnBytes {
-			return held[i].OwnBytes > held[j].OwnBytes
-		}
-		return held[i].Path < held[j].Path
+	return topN(held, top, func(a, b CgroupSock) int {
+		return cmp.Or(cmp.Compare(b.OwnBytes, a.OwnBytes), cmp.Compare(a.Path, b.Path))
 	})
-	if top > 0 && len(held) > top {
-		held = held[:top]
-	}
-	return held
 }
 
 var sockKey = []byte("sock")

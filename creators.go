@@ -3,7 +3,6 @@ package sockwatch
 import (
 	"cmp"
 	"maps"
-	"slices"
 	"time"
 
 	"github.com/sockwatch/sockwatch/bpf"
@@ -161,11 +160,10 @@ func (c *CreatorTracer) byProcess(out *Creators, s *bpf.Sample, users userNames,
 		cr.Created = c.created[k]
 		out.ByProcess = append(out.ByProcess, *cr)
 	}
-	slices.SortFunc(out.ByProcess, func(a, b Creator) int {
+	out.ByProcess = topN(out.ByProcess, c.opts.Top, func(a, b Creator) int {
 		return cmp.Or(cmp.Compare(b.PerSecond(), a.PerSecond()), cmp.Compare(b.DNS, a.DNS),
 			cmp.Compare(a.Name, b.Name), cmp.Compare(a.User, b.User))
 	})
-	out.ByProcess = cut(out.ByProcess, c.opts.Top)
 	return byKey
 }
 
@@ -188,11 +186,10 @@ func (c *CreatorTracer) memoryLimits(out *Creators, s *bpf.Sample, users userNam
 		m.Hits = c.hits[k]
 		out.MemoryLimits = append(out.MemoryLimits, *m)
 	}
-	slices.SortFunc(out.MemoryLimits, func(a, b MemoryLimit) int {
+	out.MemoryLimits = topN(out.MemoryLimits, c.opts.Top, func(a, b MemoryLimit) int {
 		return cmp.Or(cmp.Compare(b.PerSecond, a.PerSecond), cmp.Compare(a.Name, b.Name),
 			cmp.Compare(a.User, b.User), cmp.Compare(a.Protocol, b.Protocol))
 	})
-	out.MemoryLimits = cut(out.MemoryLimits, c.opts.Top)
 	return byMem
 }
 

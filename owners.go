@@ -6,7 +6,6 @@ import (
 	"io"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -269,10 +268,9 @@ func (o *Owners) byProcess(results []*ownerScan, users userNames, top int) {
 		o.Processes += int(c.Processes)
 		o.ByProcess = append(o.ByProcess, *c)
 	}
-	slices.SortFunc(o.ByProcess, func(a, b Owner) int {
+	o.ByProcess = topN(o.ByProcess, top, func(a, b Owner) int {
 		return cmp.Or(cmp.Compare(b.Sockets, a.Sockets), cmp.Compare(a.Name, b.Name), cmp.Compare(a.User, b.User))
 	})
-	o.ByProcess = cut(o.ByProcess, top)
 }
 
 // scanProcFD reads the descriptors of the processes pids through their
@@ -359,10 +357,9 @@ func (o *Owners) readUnixPaths(path string, top int) {
 	for p, c := range counts {
 		o.UnixPaths = append(o.UnixPaths, UnixPath{Path: p, Sockets: *c})
 	}
-	slices.SortFunc(o.UnixPaths, func(a, b UnixPath) int {
+	o.UnixPaths = topN(o.UnixPaths, top, func(a, b UnixPath) int {
 		return cmp.Or(cmp.Compare(b.Sockets, a.Sockets), cmp.Compare(a.Path, b.Path))
 	})
-	o.UnixPaths = cut(o.UnixPaths, top)
 }
 
 // tallyUnixPaths counts the sockets per path of the unix table read from r.
@@ -389,13 +386,4 @@ func (o *Owners) How() string {
 		return "read from " + o.Via + " (bpf task_file iterator not used: " + o.IteratorErr.Error() + ")"
 	}
 	return "read through the " + o.Via
-}
-
-// cut keeps the first top elements of s (all when top <= 0), releasing the
-// rest to the garbage collector.
-func cut[T any](s []T, top int) []T {
-	if top <= 0 || len(s) <= top {
-		return s
-	}
-	return slices.Clone(s[:top])
 }

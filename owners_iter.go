@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"sync"
 	"syscall"
@@ -305,9 +304,8 @@ func (o *Owners) unixHolders(holders map[nsPath]map[uidKey]int64, ns uint32, use
 		for k, n := range byOwner {
 			p.Holders = append(p.Holders, Holder{Name: k.name, User: k.user, Sockets: n})
 		}
-		slices.SortFunc(p.Holders, func(a, b Holder) int {
+		p.Holders = topN(p.Holders, top, func(a, b Holder) int {
 			return cmp.Or(cmp.Compare(b.Sockets, a.Sockets), cmp.Compare(a.Name, b.Name), cmp.Compare(a.User, b.User))
 		})
-		p.Holders = cut(p.Holders, top)
 	}
 }
