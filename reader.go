@@ -60,7 +60,7 @@ type Reader struct {
 	fr       procfile.Reader // for Namespaces: many processes, nothing kept open
 	host     procfile.Reader // for Read: the same files every time
 	hostInit bool
-	netDir   string // the net directory the last good Read used
+	netDir   string // the host's net directory (hostNetDir); cleared when Read fails
 	foreign  bool   // whether netDir is another namespace than the reader's
 	// kernel is the release of the kernel read, from sys/kernel/osrelease;
 	// read once.
