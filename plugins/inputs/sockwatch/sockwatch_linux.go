@@ -83,7 +83,11 @@ func newReader(priv privilege.Status, option string) (*core.Reader, error) {
 	if !fi.IsDir() {
 		return nil, fmt.Errorf("proc root %s (%s) is not a directory", root, source)
 	}
-	return core.NewReader(root), nil
+	r, err := core.NewReader(root)
+	if err != nil {
+		return nil, fmt.Errorf("proc root %s (%s): %w", root, source, err)
+	}
+	return r, nil
 }
 
 // checkCgroupRoot resolves the cgroup root, once, and checks it as
