@@ -12,24 +12,24 @@ import (
 	"time"
 )
 
-// Name is the check's name as its first output line starts.
-const Name = "SOCKWATCH"
+// checkName is the check's name as its first output line starts.
+const checkName = "SOCKWATCH"
 
-// DefaultTimeout is -t's default, the Monitoring Plugins' usual 10 seconds.
-const DefaultTimeout = 10 * time.Second
+// defaultTimeout is -t's default, the Monitoring Plugins' usual 10 seconds.
+const defaultTimeout = 10 * time.Second
 
-// DefaultHold is --hold's default: longer than a core needs to reach a HARD
+// defaultHold is --hold's default: longer than a core needs to reach a HARD
 // state at the usual intervals (Icinga 2 and Nagios: max_check_attempts 3,
 // retried every minute; NRPE checks every 5 minutes).
-const DefaultHold = 15 * time.Minute
+const defaultHold = 15 * time.Minute
 
 var errVersion = errors.New("version asked")
 
-// ParseArgs reads the command line. Go's flag package takes each flag with
+// parseArgs reads the command line. Go's flag package takes each flag with
 // one dash or two, so -w and --warning, -t and --timeout all work.
 // flag.ErrHelp is returned for -h/--help, errVersion for -V/--version.
-func ParseArgs(args []string) (*Config, error) {
-	cfg := &Config{Warn: thresholdsFlag{}, Crit: thresholdsFlag{}, Timeout: DefaultTimeout, Hold: DefaultHold}
+func parseArgs(args []string) (*config, error) {
+	cfg := &config{Warn: thresholdsFlag{}, Crit: thresholdsFlag{}, Timeout: defaultTimeout, Hold: defaultHold}
 	fs := flag.NewFlagSet("check_sockwatch", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
@@ -69,15 +69,15 @@ func ParseArgs(args []string) (*Config, error) {
 	return cfg, nil
 }
 
-// traceFlag is --trace SECONDS, 1 to MaxTrace.
+// traceFlag is --trace SECONDS, 1 to maxTrace.
 type traceFlag int
 
 func (f *traceFlag) String() string { return strconv.Itoa(int(*f)) }
 
 func (f *traceFlag) Set(s string) error {
 	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 || n > MaxTrace {
-		return fmt.Errorf("want whole seconds from 1 to %d", MaxTrace)
+	if err != nil || n < 1 || n > maxTrace {
+		return fmt.Errorf("want whole seconds from 1 to %d", maxTrace)
 	}
 	*f = traceFlag(n)
 	return nil
@@ -206,9 +206,9 @@ func (f *verboseFlag) Set(s string) error {
 // -ldflags "-X github.com/sockwatch/sockwatch/nagios.version=0.1.0".
 var version string
 
-// Version is the check's version: the one the release build set, else the
+// checkVersion is the check's version: the one the release build set, else the
 // module version it was built as, else "(devel)" for a build from a work tree.
-func Version() string {
+func checkVersion() string {
 	if version != "" {
 		return version
 	}
@@ -218,11 +218,11 @@ func Version() string {
 	return "(devel)"
 }
 
-// Help is the -h text. The thresholds' reasons come from the defaults table
+// help is the -h text. The thresholds' reasons come from the defaults table
 // the check uses.
-func Help() string {
+func help() string {
 	var b strings.Builder
-	b.WriteString(`check_sockwatch ` + Version() + `
+	b.WriteString(`check_sockwatch ` + checkVersion() + `
 Warns before a Linux host runs out of sockets or socket memory: TCP orphans,
 TCP and UDP memory, TIME_WAIT buckets, file handles, OpenVZ/Virtuozzo
 numothersock, and the kernel counters that say it has already acted.

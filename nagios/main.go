@@ -8,6 +8,7 @@ import (
 
 	"github.com/sockwatch/sockwatch"
 	"github.com/sockwatch/sockwatch/internal/privilege"
+	"github.com/sockwatch/sockwatch/nagios/plugin"
 )
 
 // Main runs check_sockwatch with args (without the program name), writes
@@ -16,33 +17,33 @@ func Main(args []string, w io.Writer) int {
 	// Before anything reads a file the caller named.
 	priv, err := privilege.Setup()
 	if err != nil {
-		r := &Result{State: Unknown, Summary: "cannot lower the privileges it runs with: " + err.Error()}
-		fmt.Fprint(w, r.Format(Name))
+		r := &plugin.Result{State: plugin.Unknown, Summary: "cannot lower the privileges it runs with: " + err.Error()}
+		fmt.Fprint(w, r.Format(checkName))
 		return int(r.State)
 	}
-	cfg, err := ParseArgs(args)
+	cfg, err := parseArgs(args)
 	if err == nil {
 		err = cfg.confine(priv)
 	}
 	switch {
 	case errors.Is(err, flag.ErrHelp):
-		fmt.Fprint(w, Help())
-		return int(Unknown)
+		fmt.Fprint(w, help())
+		return int(plugin.Unknown)
 	case errors.Is(err, errVersion):
-		fmt.Fprintf(w, "check_sockwatch %s\n", Version())
-		return int(Unknown)
+		fmt.Fprintf(w, "check_sockwatch %s\n", checkVersion())
+		return int(plugin.Unknown)
 	case err != nil:
-		r := &Result{State: Unknown, Summary: err.Error() + " (see check_sockwatch -h)"}
-		fmt.Fprint(w, r.Format(Name))
+		r := &plugin.Result{State: plugin.Unknown, Summary: err.Error() + " (see check_sockwatch -h)"}
+		fmt.Fprint(w, r.Format(checkName))
 		return int(r.State)
 	}
 	root := sockwatch.ProcRoot(cfg.ProcRoot)
-	r := Run(cfg.Timeout, "reading "+root, func() *Result { return Check(cfg) })
-	// Check drops them after its scan; this covers a check that timed out
+	r := plugin.Run(cfg.Timeout, "reading "+root, func() *plugin.Result { return check(cfg) })
+	// check drops them after its scan; this covers a check that timed out
 	// or panicked on the way.
 	if err := privilege.Drop(); err != nil {
-		r = &Result{State: Unknown, Summary: err.Error()}
+		r = &plugin.Result{State: plugin.Unknown, Summary: err.Error()}
 	}
-	fmt.Fprint(w, r.Format(Name))
+	fmt.Fprint(w, r.Format(checkName))
 	return int(r.State)
 }

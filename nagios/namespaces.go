@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/sockwatch/sockwatch"
+	"github.com/sockwatch/sockwatch/nagios/plugin"
 )
 
 // namespaces evaluates, with --namespaces, every network namespace under
@@ -43,7 +44,7 @@ func (c *checker) namespaces() {
 			}
 			it.label, it.what = it.metric+"_ns"+id, name+" "+it.metric
 			it.evaluate(warn, crit)
-			it.perfdata = it.state != OK
+			it.perfdata = it.state != plugin.OK
 			c.items = append(c.items, it)
 		}
 		twAdvice := "raise the namespace's own net.ipv4.tcp_max_tw_buckets, from inside it: " +
@@ -60,9 +61,9 @@ func (c *checker) namespaces() {
 				advice = twAdvice
 			}
 			it := &item{metric: spec.metrics[0], label: spec.label() + "_ns" + id, what: name + " " + spec.label(),
-				uom: UOMCounter, value: ev[spec.event], counter: true, advice: spec.why + "; " + advice}
+				uom: plugin.UOMCounter, value: ev[spec.event], counter: true, advice: spec.why + "; " + advice}
 			c.alertGrowth(it, nsKey(ns, spec.label()), spec.state)
-			it.perfdata = it.state != OK
+			it.perfdata = it.state != plugin.OK
 			c.items = append(c.items, it)
 		}
 		for _, err := range ns.Errors {
