@@ -18,8 +18,7 @@ func Main(args []string, w io.Writer) int {
 	priv, err := privilege.Setup()
 	if err != nil {
 		r := &plugin.Result{State: plugin.Unknown, Summary: "cannot lower the privileges it runs with: " + err.Error()}
-		fmt.Fprint(w, r.Format(checkName))
-		return int(r.State)
+		return r.Print(w, checkName)
 	}
 	cfg, err := parseArgs(args)
 	if err == nil {
@@ -34,8 +33,7 @@ func Main(args []string, w io.Writer) int {
 		return int(plugin.Unknown)
 	case err != nil:
 		r := &plugin.Result{State: plugin.Unknown, Summary: err.Error() + " (see check_sockwatch -h)"}
-		fmt.Fprint(w, r.Format(checkName))
-		return int(r.State)
+		return r.Print(w, checkName)
 	}
 	root := sockwatch.ProcRoot(cfg.ProcRoot)
 	r := plugin.Run(cfg.Timeout, "reading "+root, func() *plugin.Result { return check(cfg) })
@@ -44,6 +42,5 @@ func Main(args []string, w io.Writer) int {
 	if err := privilege.Drop(); err != nil {
 		r = &plugin.Result{State: plugin.Unknown, Summary: err.Error()}
 	}
-	fmt.Fprint(w, r.Format(checkName))
-	return int(r.State)
+	return r.Print(w, checkName)
 }

@@ -124,38 +124,44 @@ func (c *checker) loadState() {
 	case prev.ProcRoot != root:
 		c.notes = append(c.notes, fmt.Sprintf("state: %s belongs to proc root %q: replaced, no baseline yet", path, prev.ProcRoot))
 	default:
-		c.prev = prev
-		c.lastRun = prev.Runs[c.serviceKey()]
-		c.tracker = sockwatch.EventTracker{Baselines: prev.Namespaces, Last: prev.Saved}
-		for _, spec := range counterSpecs {
-			c.tracker.Totals[spec.event] = prev.Totals[spec.label()]
-			if v, ok := prev.Counters[spec.label()]; ok && prev.Namespaces == nil {
-				// Kept before baselines were per namespace: the host's.
-				c.tracker.HostFallback[spec.event] = sockwatch.Num{Value: v, Known: true}
-			}
-		}
-		// What this run does not read again (a container's failcnt whose
-		// file failed) keeps its baseline, and growth stays recorded for
-		// the other services. The event counters' baselines are the
-		// tracker's.
-		for k, v := range prev.Counters {
-			if strings.HasPrefix(k, "failcnt_") {
-				c.next.Counters[k] = v
-			}
-		}
-		for k, g := range prev.Growth {
-			if c.now.Sub(g.Last) < max(c.cfg.Hold, keepGrowth) {
-				c.next.Growth[k] = g
-			}
-		}
-		for k, t := range prev.Runs {
-			if c.now.Sub(t) < keepGrowth {
-				c.next.Runs[k] = t
-			}
-		}
+		c.takeBaseline(prev)
 		if c.cfg.Verbose > 0 {
 			c.notes = append(c.notes, fmt.Sprintf("state: %s, baseline of %s (%v ago)",
 				path, prev.Saved.Format(time.RFC3339), c.now.Sub(prev.Saved).Round(time.Second)))
+		}
+	}
+}
+
+// takeBaseline takes the counters of the last run as this one's baseline,
+// and carries over into the next state what this run may not see again.
+func (c *checker) takeBaseline(prev *stateData) {
+	c.prev = prev
+	c.lastRun = prev.Runs[c.serviceKey()]
+	c.tracker = sockwatch.EventTracker{Baselines: prev.Namespaces, Last: prev.Saved}
+	for _, spec := range counterSpecs {
+		c.tracker.Totals[spec.event] = prev.Totals[spec.label()]
+		if v, ok := prev.Counters[spec.label()]; ok && prev.Namespaces == nil {
+			// Kept before baselines were per namespace: the host's.
+			c.tracker.HostFallback[spec.event] = sockwatch.Num{Value: v, Known: true}
+		}
+	}
+	// What this run does not read again (a container's failcnt whose
+	// file failed) keeps its baseline, and growth stays recorded for
+	// the other services. The event counters' baselines are the
+	// tracker's.
+	for k, v := range prev.Counters {
+		if strings.HasPrefix(k, "failcnt_") {
+			c.next.Counters[k] = v
+		}
+	}
+	for k, g := range prev.Growth {
+		if c.now.Sub(g.Last) < max(c.cfg.Hold, keepGrowth) {
+			c.next.Growth[k] = g
+		}
+	}
+	for k, t := range prev.Runs {
+		if c.now.Sub(t) < keepGrowth {
+			c.next.Runs[k] = t
 		}
 	}
 }
