@@ -15,21 +15,9 @@
 //   - StateFile: a state file kept between runs, locked, replaced
 //     atomically, and safe from paths another user prepared.
 //
-// A check parses its flags, reads what it watches, compares the figures
-// with its thresholds and returns a Result:
-//
-//	warn, _ := plugin.ParseThreshold("80%")
-//	r := plugin.Run(10*time.Second, "reading /proc", func() *plugin.Result {
-//		used, size := read()
-//		w, _ := warn.Absolute(float64(size))
-//		state := plugin.OK
-//		if w.Alert(float64(used)) {
-//			state = plugin.Warning
-//		}
-//		return &plugin.Result{State: state, Summary: fmt.Sprintf("%d of %d used", used, size),
-//			Perfdata: []plugin.Perfdata{{Label: "used", Value: plugin.Int(used), UOM: plugin.UOMBytes, Warn: &w}}}
-//	})
-//	os.Exit(r.Print(os.Stdout, "DISK"))
+// A check parses its thresholds, reads what it watches inside Run, judges
+// the figures and prints the Result, whose state is the exit code: see the
+// package example.
 //
 // No Go library for the plugin API can be fetched where it is built, and
 // the API is small: the parts written here follow the guidelines, and the

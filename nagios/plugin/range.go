@@ -101,6 +101,15 @@ func (r Range) Alert(v float64) bool {
 	return in == r.Inside
 }
 
+// Whole returns r for a metric whose values are whole numbers: the upper
+// bound rounded down, the lower one up. It alerts on exactly the same
+// values (above 26214.4 is above 26214 for a count) and reads as the counts
+// they are.
+func (r Range) Whole() Range {
+	r.Start, r.End = math.Ceil(r.Start), math.Floor(r.End)
+	return r
+}
+
 // String writes r in the guidelines' syntax, in its shortest form: "10"
 // rather than "0:10". ParseRange(r.String()) is r.
 func (r Range) String() string {

@@ -2,7 +2,6 @@ package plugin
 
 import (
 	"fmt"
-	"math"
 	"strings"
 )
 
@@ -60,13 +59,4 @@ func (t Threshold) Absolute(limit float64) (r Range, ok bool) {
 	r.Start = r.Start * limit / 100
 	r.End = r.End * limit / 100
 	return r, true
-}
-
-// Whole returns r for a metric whose values are whole numbers: the upper
-// bound rounded down, the lower one up. It alerts on exactly the same
-// values (above 26214.4 is above 26214 for a count) and reads as the counts
-// they are.
-func (r Range) Whole() Range {
-	r.Start, r.End = math.Ceil(r.Start), math.Floor(r.End)
-	return r
 }
