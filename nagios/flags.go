@@ -12,9 +12,6 @@ import (
 	"time"
 )
 
-// checkName is the check's name as its first output line starts.
-const checkName = "SOCKWATCH"
-
 // defaultTimeout is -t's default, the Monitoring Plugins' usual 10 seconds.
 const defaultTimeout = 10 * time.Second
 

@@ -11,6 +11,9 @@ import (
 	"github.com/sockwatch/sockwatch/nagios/plugin"
 )
 
+// checkName is the check's name as its first output line starts.
+const checkName = "SOCKWATCH"
+
 // Main runs check_sockwatch with args (without the program name), writes
 // its output to w and returns the exit code.
 func Main(args []string, w io.Writer) int {

@@ -33,8 +33,9 @@ import (
 // counters only) are read as baselines without growth.
 const stateVersion = 2
 
-// maxStateSize bounds what is read of a state file; a real one is < 1 KiB
-// per hundred containers.
+// maxStateSize bounds what is read of a state file: it grows with the
+// containers and namespaces it tracks, by a few entries each, and a file
+// larger than this is not one the check wrote.
 const maxStateSize = 4 << 20
 
 type stateData struct {
