@@ -9,7 +9,7 @@ VERSION ?= 0.1.0
 GOBUILDFLAGS ?=
 LDFLAGS ?=
 # Fuzz targets, each run briefly by `make test` (package:target).
-FUZZ    := .:FuzzSockstat .:FuzzLimits .:FuzzNetstat .:FuzzSnmp6 .:FuzzBeancounters .:FuzzProtocols .:FuzzUnixPaths .:FuzzNetNSLink .:FuzzMemoryStat .:FuzzDNSInodes .:FuzzPasswd .:FuzzSocketInode .:FuzzDiagReply ./bpf:FuzzTaskSockets ./nagios/plugin:FuzzRange ./nagios/plugin:FuzzThreshold ./nagios/plugin:FuzzPerfdata ./nagios:FuzzParseArgs ./nagios:FuzzStateFile
+FUZZ    := .:FuzzSockstat .:FuzzLimits .:FuzzNetstat .:FuzzSnmp6 .:FuzzBeancounters .:FuzzProtocols .:FuzzUnixPaths ./internal/procfile:FuzzNetNSLink .:FuzzMemoryStat .:FuzzDNSInodes .:FuzzPasswd ./internal/procfile:FuzzSocketInode .:FuzzDiagReply ./bpf:FuzzTaskSockets ./nagios/plugin:FuzzRange ./nagios/plugin:FuzzThreshold ./nagios/plugin:FuzzPerfdata ./nagios:FuzzParseArgs ./nagios:FuzzStateFile
 FUZZTIME ?= 5s
 
 .PHONY: all build test fuzz bench lint readme-lint run deps clean drill e2e cores

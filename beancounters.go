@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"math"
+
+	"github.com/sockwatch/sockwatch/internal/procfile"
 )
 
 // Beancounter is one resource row of /proc/user_beancounters (OpenVZ 6,
@@ -26,28 +28,26 @@ func Unlimited(v int64) bool { return v == math.MaxInt64 || v == math.MaxInt32 }
 
 // HardLimit is where the kernel refuses the resource: numothersock, like
 // every resource charged with UB_HARD, fails at the barrier and at the
-// limit, so at the lower of the two. ok is false only when both are
-// unlimited.
-func (b Beancounter) HardLimit() (limit int64, ok bool) {
+// limit, so at the lower of the two. name says which: "barrier" (also when
+// they are equal) or "limit". ok is false only when both are unlimited.
+func (b Beancounter) HardLimit() (limit int64, name string, ok bool) {
 	switch {
 	case Unlimited(b.Barrier) && Unlimited(b.Limit):
-		return 0, false
-	case Unlimited(b.Barrier):
-		return b.Limit, true
-	case Unlimited(b.Limit):
-		return b.Barrier, true
+		return 0, "", false
+	case Unlimited(b.Barrier) || !Unlimited(b.Limit) && b.Limit < b.Barrier:
+		return b.Limit, "limit", true
 	}
-	return min(b.Barrier, b.Limit), true
+	return b.Barrier, "barrier", true
 }
 
 // UsedPercent is Held in percent of HardLimit; unknown when both barrier
 // and limit are unlimited, or the lower one is zero.
 func (b Beancounter) UsedPercent() (float64, bool) {
-	l, ok := b.HardLimit()
+	l, _, ok := b.HardLimit()
 	if !ok {
 		return 0, false
 	}
-	return percent(known(b.Held), known(l))
+	return Percent(Known(b.Held), Known(l))
 }
 
 // parseBeancounters reads the whole file. The layout is
@@ -65,14 +65,14 @@ func parseBeancounters(path string, data []byte) ([]Beancounter, error) {
 	var buf [8][]byte
 	id := ""
 	sawHeader := false
-	err := lines(data, func(n int, line []byte) error {
-		f := fields(line, buf[:0])
+	err := procfile.Lines(data, func(n int, line []byte) error {
+		f := procfile.Fields(line, buf[:0])
 		switch {
 		case len(f) == 0:
 			return nil
 		case bytes.Equal(f[0], []byte("Version:")):
 			if len(f) != 2 || !bytes.HasPrefix(f[1], []byte("2.")) {
-				return lineErr(path, n, "unsupported version line %q", line)
+				return procfile.LineErr(path, n, "unsupported version line %q", line)
 			}
 			return nil
 		case bytes.Equal(f[0], []byte("uid")):
@@ -81,7 +81,7 @@ func parseBeancounters(path string, data []byte) ([]Beancounter, error) {
 		}
 		if i := bytes.IndexByte(f[0], ':'); i >= 0 {
 			if i == 0 {
-				return lineErr(path, n, "empty container ID")
+				return procfile.LineErr(path, n, "empty container ID")
 			}
 			id = string(f[0][:i])
 			if rest := f[0][i+1:]; len(rest) > 0 {
@@ -91,16 +91,16 @@ func parseBeancounters(path string, data []byte) ([]Beancounter, error) {
 			}
 		}
 		if !sawHeader || id == "" {
-			return lineErr(path, n, "resource row before the header and a container ID")
+			return procfile.LineErr(path, n, "resource row before the header and a container ID")
 		}
 		if len(f) != 6 {
-			return lineErr(path, n, "want resource and 5 values, got %d fields", len(f))
+			return procfile.LineErr(path, n, "want resource and 5 values, got %d fields", len(f))
 		}
 		var v [5]int64
 		for i := range v {
-			x, err := atoi(f[i+1])
+			x, err := procfile.Atoi(f[i+1])
 			if err != nil {
-				return lineErr(path, n, "%s: %q is not an integer", f[0], f[i+1])
+				return procfile.LineErr(path, n, "%s: %q is not an integer", f[0], f[i+1])
 			}
 			v[i] = x
 		}

@@ -20,7 +20,7 @@ import (
 // BenchmarkRead is one full read of this host: sockstat, sockstat6,
 // protocols, every limit, netstat, snmp, snmp6.
 func BenchmarkRead(b *testing.B) {
-	r := NewReader("/proc")
+	r := must(NewReader("/proc"))
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := r.Read(); err != nil {
@@ -32,7 +32,7 @@ func BenchmarkRead(b *testing.B) {
 // BenchmarkReadScenario reads a composed proc tree, the cost of parsing
 // without the kernel's cost of generating the files.
 func BenchmarkReadScenario(b *testing.B) {
-	r := NewReader(filepath.Join("testdata", "out-of-socket-memory"))
+	r := must(NewReader(filepath.Join("testdata", "out-of-socket-memory")))
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := r.Read(); err != nil {
@@ -88,7 +88,7 @@ func BenchmarkReadConnections(b *testing.B) {
 	for _, conns := range []int{0, 20000} {
 		b.Run(fmt.Sprintf("conns=%d", conns), func(b *testing.B) {
 			openConnections(b, conns)
-			r := NewReader("/proc")
+			r := must(NewReader("/proc"))
 			s, err := r.Read()
 			if err != nil {
 				b.Fatal(err)

@@ -2,12 +2,14 @@ package sockwatch
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
+
+	"github.com/sockwatch/sockwatch/internal/procfile"
 )
 
 // DefaultCgroupRoot is where the cgroup2 hierarchy is mounted when neither
@@ -83,7 +85,7 @@ type CgroupSock struct {
 // memory; and with a FileError on a malformed sock line.
 func ReadCgroupSockets(root string, top int) ([]CgroupSock, error) {
 	root = filepath.Clean(root)
-	var fr fileReader
+	var fr procfile.Reader
 	var all []CgroupSock
 	parents := make(map[string]int) // path -> index in all
 	found := false
@@ -98,7 +100,7 @@ func ReadCgroupSockets(root string, top int) ([]CgroupSock, error) {
 			return nil
 		}
 		stat := filepath.Join(path, "memory.stat")
-		data, err := fr.read(stat)
+		data, err := fr.Read(stat)
 		if err != nil {
 			if !IsNotExist(err) {
 				return err
@@ -142,6 +144,13 @@ func ReadCgroupSockets(root string, top int) ([]CgroupSock, error) {
 		return nil, fmt.Errorf("%s: %w", root, ErrNoCgroupSock)
 	}
 
+	return topOwn(all, top), nil
+}
+
+// topOwn is the top cgroups of all by their own socket memory, largest
+// first (by path when equal), those without any left out; all when top is
+// 0 or less.
+func topOwn(all []CgroupSock, top int) []CgroupSock {
 	held := all[:0]
 	for _, c := range all {
 		// The figures of parent and children are read at different times:
@@ -150,16 +159,9 @@ func ReadCgroupSockets(root string, top int) ([]CgroupSock, error) {
 			held = append(held, c)
 		}
 	}
-	sort.Slice(held, func(i, j int) bool {
-		if held[i].OwnBytes != held[j].OwnBytes {
-			return held[i].OwnBytes > held[j].OwnBytes
-		}
-		return held[i].Path < held[j].Path
+	return topN(held, top, func(a, b CgroupSock) int {
+		return cmp.Or(cmp.Compare(b.OwnBytes, a.OwnBytes), cmp.Compare(a.Path, b.Path))
 	})
-	if top > 0 && len(held) > top {
-		held = held[:top]
-	}
-	return held, nil
 }
 
 var sockKey = []byte("sock")
@@ -170,18 +172,18 @@ func parseSockLine(path string, data []byte) (int64, bool, error) {
 	var v int64
 	found := false
 	var buf [4][]byte
-	err := lines(data, func(n int, line []byte) error {
-		f := fields(line, buf[:0])
+	err := procfile.Lines(data, func(n int, line []byte) error {
+		f := procfile.Fields(line, buf[:0])
 		if len(f) == 0 || !bytes.Equal(f[0], sockKey) {
 			return nil
 		}
 		if len(f) != 2 {
-			return lineErr(path, n, "want \"sock BYTES\", got %d fields", len(f))
+			return procfile.LineErr(path, n, "want \"sock BYTES\", got %d fields", len(f))
 		}
 		var err error
-		v, err = atoi(f[1])
+		v, err = procfile.Atoi(f[1])
 		if err != nil || v < 0 {
-			return lineErr(path, n, "sock: %q is not a byte count", f[1])
+			return procfile.LineErr(path, n, "sock: %q is not a byte count", f[1])
 		}
 		found = true
 		return nil

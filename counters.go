@@ -2,7 +2,10 @@ package sockwatch
 
 import (
 	"bytes"
+	"iter"
 	"path/filepath"
+
+	"github.com/sockwatch/sockwatch/internal/procfile"
 )
 
 // Counters are the kernel's event counters that say it has already acted on a
@@ -24,9 +27,40 @@ type Counters struct {
 	UDP6MemErrors    Num
 }
 
+// counterList is every counter of Counters, in order, under the name the
+// wrappers report it by: the list is data, so that a counter added here is
+// reported everywhere.
+var counterList = [...]struct {
+	name string
+	num  func(*Counters) Num
+}{
+	{"tcp_abort_on_memory", func(c *Counters) Num { return c.TCPAbortOnMemory }},
+	{"tcp_memory_pressures", func(c *Counters) Num { return c.TCPMemoryPressures }},
+	{"tcp_memory_pressures_chrono_ms", func(c *Counters) Num { return c.TCPMemoryPressuresChrono }},
+	{"tcp_tw_overflow", func(c *Counters) Num { return c.TCPTimeWaitOverflow }},
+	{"udp_rcvbuf_errors", func(c *Counters) Num { return c.UDPRcvbufErrors }},
+	{"udp_sndbuf_errors", func(c *Counters) Num { return c.UDPSndbufErrors }},
+	{"udp_mem_errors", func(c *Counters) Num { return c.UDPMemErrors }},
+	{"udp6_rcvbuf_errors", func(c *Counters) Num { return c.UDP6RcvbufErrors }},
+	{"udp6_sndbuf_errors", func(c *Counters) Num { return c.UDP6SndbufErrors }},
+	{"udp6_mem_errors", func(c *Counters) Num { return c.UDP6MemErrors }},
+}
+
+// All yields every counter with its name (tcp_abort_on_memory,
+// udp6_mem_errors...), in the order of Counters, unknown ones included.
+func (c *Counters) All() iter.Seq2[string, Num] {
+	return func(yield func(string, Num) bool) {
+		for _, f := range counterList {
+			if !yield(f.name, f.num(c)) {
+				return
+			}
+		}
+	}
+}
+
 // readCounters reads netstat, snmp and snmp6 from one net directory. A
 // missing file leaves its counters unknown; other failures are returned.
-func readCounters(fr *fileReader, dir string) (Counters, []error) {
+func readCounters(fr *procfile.Reader, dir string) (Counters, []error) {
 	var c Counters
 	var errs []error
 	for _, src := range [...]struct {
@@ -37,7 +71,7 @@ func readCounters(fr *fileReader, dir string) (Counters, []error) {
 		{"snmp", parseNetstat},
 		{"snmp6", parseSnmp6},
 	} {
-		if err := readInto(fr, filepath.Join(dir, src.name), &c, src.parse); err != nil {
+		if err := procfile.ReadInto(fr, filepath.Join(dir, src.name), &c, src.parse); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -51,7 +85,7 @@ func parseNetstat(path string, data []byte, c *Counters) error {
 	var nbuf, vbuf [160][]byte
 	var header []byte
 	headerLine := 0
-	err := lines(data, func(n int, line []byte) error {
+	err := procfile.Lines(data, func(n int, line []byte) error {
 		if len(bytes.TrimSpace(line)) == 0 {
 			return nil
 		}
@@ -62,29 +96,29 @@ func parseNetstat(path string, data []byte, c *Counters) error {
 		hp, hrest, ok1 := cutPrefix(header)
 		vp, vrest, ok2 := cutPrefix(line)
 		if !ok1 || !ok2 || !bytes.Equal(hp, vp) {
-			return lineErr(path, n, "values do not follow the header of line %d", headerLine)
+			return procfile.LineErr(path, n, "values do not follow the header of line %d", headerLine)
 		}
-		names := fields(hrest, nbuf[:0])
-		vals := fields(vrest, vbuf[:0])
+		names := procfile.Fields(hrest, nbuf[:0])
+		vals := procfile.Fields(vrest, vbuf[:0])
 		if len(names) != len(vals) {
-			return lineErr(path, n, "%s: %d names but %d values", hp, len(names), len(vals))
+			return procfile.LineErr(path, n, "%s: %d names but %d values", hp, len(names), len(vals))
 		}
 		for i, name := range names {
 			dst := c.netstatField(hp, name)
 			if dst == nil {
 				continue
 			}
-			v, err := atoi(vals[i])
+			v, err := procfile.Atoi(vals[i])
 			if err != nil || v < 0 {
-				return lineErr(path, n, "%s %s: %q is not a counter", hp, name, vals[i])
+				return procfile.LineErr(path, n, "%s %s: %q is not a counter", hp, name, vals[i])
 			}
-			*dst = known(v)
+			*dst = Known(v)
 		}
 		header = nil
 		return nil
 	})
 	if err == nil && header != nil {
-		err = lineErr(path, headerLine, "header without a line of values")
+		err = procfile.LineErr(path, headerLine, "header without a line of values")
 	}
 	return err
 }
@@ -126,13 +160,13 @@ func (c *Counters) netstatField(prefix, name []byte) *Num {
 // parseSnmp6 reads net/snmp6: one "Name value" pair per line.
 func parseSnmp6(path string, data []byte, c *Counters) error {
 	var buf [4][]byte
-	return lines(data, func(n int, line []byte) error {
-		f := fields(line, buf[:0])
+	return procfile.Lines(data, func(n int, line []byte) error {
+		f := procfile.Fields(line, buf[:0])
 		if len(f) == 0 {
 			return nil
 		}
 		if len(f) != 2 {
-			return lineErr(path, n, "want \"name value\", got %d fields", len(f))
+			return procfile.LineErr(path, n, "want \"name value\", got %d fields", len(f))
 		}
 		var dst *Num
 		switch string(f[0]) {
@@ -145,11 +179,11 @@ func parseSnmp6(path string, data []byte, c *Counters) error {
 		default:
 			return nil
 		}
-		v, err := atoi(f[1])
+		v, err := procfile.Atoi(f[1])
 		if err != nil || v < 0 {
-			return lineErr(path, n, "%s: %q is not a counter", f[0], f[1])
+			return procfile.LineErr(path, n, "%s: %q is not a counter", f[0], f[1])
 		}
-		*dst = known(v)
+		*dst = Known(v)
 		return nil
 	})
 }

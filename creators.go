@@ -3,7 +3,6 @@ package sockwatch
 import (
 	"cmp"
 	"maps"
-	"slices"
 	"time"
 
 	"github.com/sockwatch/sockwatch/bpf"
@@ -119,6 +118,26 @@ func (c *CreatorTracer) Sample() (*Creators, error) {
 	if secs <= 0 {
 		secs = 1e-9
 	}
+	byKey := c.byProcess(out, s, users, secs)
+	byMem := c.memoryLimits(out, s, users, secs)
+
+	// Names are the kernel's to choose: a storm of processes each naming
+	// itself differently must not grow the totals without bound. Past
+	// maxTotals, the names quiet in this sample are forgotten; one that
+	// comes back counts from zero again, as a counter does after a restart.
+	if len(c.created) > maxTotals {
+		maps.DeleteFunc(c.created, func(k creatorKey, _ int64) bool { return byKey[k] == nil })
+	}
+	if len(c.hits) > maxTotals {
+		maps.DeleteFunc(c.hits, func(k memoryKey, _ int64) bool { return byMem[k] == nil })
+	}
+	return out, nil
+}
+
+// byProcess sets out's creators, and CreatedPerSecond, from the sample s
+// over secs seconds, and adds them to the totals; it returns every
+// creator of the sample by name and user.
+func (c *CreatorTracer) byProcess(out *Creators, s *bpf.Sample, users userNames, secs float64) map[creatorKey]*Creator {
 	byKey := map[creatorKey]*Creator{}
 	for i := range s.Processes {
 		p := &s.Processes[i]
@@ -141,12 +160,17 @@ func (c *CreatorTracer) Sample() (*Creators, error) {
 		cr.Created = c.created[k]
 		out.ByProcess = append(out.ByProcess, *cr)
 	}
-	slices.SortFunc(out.ByProcess, func(a, b Creator) int {
+	out.ByProcess = topN(out.ByProcess, c.opts.Top, func(a, b Creator) int {
 		return cmp.Or(cmp.Compare(b.PerSecond(), a.PerSecond()), cmp.Compare(b.DNS, a.DNS),
 			cmp.Compare(a.Name, b.Name), cmp.Compare(a.User, b.User))
 	})
-	out.ByProcess = cut(out.ByProcess, c.opts.Top)
+	return byKey
+}
 
+// memoryLimits sets out's memory-limit hits from the sample s over secs
+// seconds, and adds them to the totals; it returns every entry of the
+// sample by name, user and protocol.
+func (c *CreatorTracer) memoryLimits(out *Creators, s *bpf.Sample, users userNames, secs float64) map[memoryKey]*MemoryLimit {
 	byMem := map[memoryKey]*MemoryLimit{}
 	for _, h := range s.Memory {
 		k := memoryKey{h.Name, users.name(h.UID), h.Protocol}
@@ -162,23 +186,11 @@ func (c *CreatorTracer) Sample() (*Creators, error) {
 		m.Hits = c.hits[k]
 		out.MemoryLimits = append(out.MemoryLimits, *m)
 	}
-	slices.SortFunc(out.MemoryLimits, func(a, b MemoryLimit) int {
+	out.MemoryLimits = topN(out.MemoryLimits, c.opts.Top, func(a, b MemoryLimit) int {
 		return cmp.Or(cmp.Compare(b.PerSecond, a.PerSecond), cmp.Compare(a.Name, b.Name),
 			cmp.Compare(a.User, b.User), cmp.Compare(a.Protocol, b.Protocol))
 	})
-	out.MemoryLimits = cut(out.MemoryLimits, c.opts.Top)
-
-	// Names are the kernel's to choose: a storm of processes each naming
-	// itself differently must not grow the totals without bound. Past
-	// maxTotals, the names quiet in this sample are forgotten; one that
-	// comes back counts from zero again, as a counter does after a restart.
-	if len(c.created) > maxTotals {
-		maps.DeleteFunc(c.created, func(k creatorKey, _ int64) bool { return byKey[k] == nil })
-	}
-	if len(c.hits) > maxTotals {
-		maps.DeleteFunc(c.hits, func(k memoryKey, _ int64) bool { return byMem[k] == nil })
-	}
-	return out, nil
+	return byMem
 }
 
 // maxTotals bounds the names whose totals a CreatorTracer keeps.

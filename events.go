@@ -6,8 +6,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/sockwatch/sockwatch/internal/procfile"
 )
 
 // Event is one of the kernel's event counters that say it has already acted
@@ -39,7 +40,7 @@ type Events [NumEvents]Num
 func (c *Counters) Events() Events {
 	udp := c.UDPMemErrors
 	if c.UDP6MemErrors.Known {
-		udp = known(udp.Value + c.UDP6MemErrors.Value)
+		udp = Known(udp.Value + c.UDP6MemErrors.Value)
 	}
 	return Events{c.TCPAbortOnMemory, c.TCPMemoryPressures, c.TCPTimeWaitOverflow, udp}
 }
@@ -110,72 +111,19 @@ type EventUpdate struct {
 // its processes) and compares them with the baselines, which it replaces.
 func (t *EventTracker) Update(r *Reader, host *Snapshot, scan *NetNSScan, now time.Time) *EventUpdate {
 	u := &EventUpdate{First: t.Last.IsZero()}
-	namespaces := scan.Namespaces
-	if host != nil && !slices.ContainsFunc(namespaces, func(ns NetNS) bool { return ns.Host }) {
-		ns := NetNS{Host: true, NetDir: host.NetDir, Counters: host.Counters, Key: "sockstat"}
-		var st syscall.Stat_t
-		if stat(filepath.Join(host.NetDir, "sockstat"), &st) == nil {
-			ns.Key += strconv.FormatUint(st.Ino, 10)
-		}
-		namespaces = append([]NetNS{ns}, namespaces...)
-	}
+	namespaces := withHost(scan.Namespaces, host)
 	next := make(map[string]int64, len(namespaces)*int(NumEvents))
 	var started func([]int) (time.Time, bool)
 	seen := make(map[string]bool, len(namespaces))
 	for i := range namespaces {
 		ns := &namespaces[i]
 		seen[ns.Key] = true
-		nu := NSEvents{NS: ns}
-		ev := ns.Counters.Events()
-		for e := range NumEvents {
-			key := ns.Key + "/" + eventNames[e]
-			v := ev[e]
-			base, ok := t.Baselines[key]
-			if !ok && ns.Host && t.HostFallback[e].Known {
-				base, ok = t.HostFallback[e].Value, true
-			}
-			if !v.Known {
-				u.Unread[e]++
-				if ok {
-					next[key] = base
-				}
-				continue
-			}
-			next[key] = v.Value
-			if !u.Sum[e].Known {
-				u.Sum[e] = known(0)
-			}
-			u.Sum[e].Value += v.Value
-			switch {
-			case u.First:
-			case ok && v.Value >= base:
-				nu.Growth[e] = v.Value - base
-			case ok:
-				nu.Growth[e], nu.Reset[e], nu.Was[e] = v.Value, true, base
-			default:
-				nu.New = true
-			}
-		}
+		nu := t.compare(ns, u, next)
 		if nu.New {
 			if started == nil {
 				started = r.startedFunc()
 			}
-			start, ok := started(ns.PIDs)
-			switch {
-			case !ok:
-				nu.StartUnknown = true
-			// btime is whole seconds, cut down: the start read from it is
-			// up to a second early. A namespace not in the baseline has
-			// had none of its events counted, so erring towards "new"
-			// counts nothing twice.
-			case start.Add(time.Second).After(t.Last):
-				nu.Counted = true
-				for e := range NumEvents {
-					if _, had := t.Baselines[ns.Key+"/"+eventNames[e]]; !had && ev[e].Known {
-						nu.Growth[e] = ev[e].Value
-					}
-				}
-			}
+			t.countNew(&nu, started)
 		}
 		for e := range NumEvents {
 			u.Growth[e] += nu.Growth[e]
@@ -200,6 +148,77 @@ func (t *EventTracker) Update(r *Reader, host *Snapshot, scan *NetNSScan, now ti
 	return u
 }
 
+// withHost is namespaces with the namespace of the snapshot host first
+// when none of them is it.
+func withHost(namespaces []NetNS, host *Snapshot) []NetNS {
+	if host == nil || slices.ContainsFunc(namespaces, func(ns NetNS) bool { return ns.Host }) {
+		return namespaces
+	}
+	ns := NetNS{Host: true, NetDir: host.NetDir, Counters: host.Counters, Key: "sockstat"}
+	if ino, err := procfile.SockstatInode(filepath.Join(host.NetDir, "sockstat")); err == nil {
+		ns.Key = netNSKey(0, ino)
+	}
+	return append([]NetNS{ns}, namespaces...)
+}
+
+// compare compares the events of ns with their baselines, adding them to
+// u's Sum and Unread, and their new baselines to next.
+func (t *EventTracker) compare(ns *NetNS, u *EventUpdate, next map[string]int64) NSEvents {
+	nu := NSEvents{NS: ns}
+	ev := ns.Counters.Events()
+	for e := range NumEvents {
+		key := ns.Key + "/" + eventNames[e]
+		v := ev[e]
+		base, ok := t.Baselines[key]
+		if !ok && ns.Host && t.HostFallback[e].Known {
+			base, ok = t.HostFallback[e].Value, true
+		}
+		if !v.Known {
+			u.Unread[e]++
+			if ok {
+				next[key] = base
+			}
+			continue
+		}
+		next[key] = v.Value
+		if !u.Sum[e].Known {
+			u.Sum[e] = Known(0)
+		}
+		u.Sum[e].Value += v.Value
+		switch {
+		case u.First:
+		case ok && v.Value >= base:
+			nu.Growth[e] = v.Value - base
+		case ok:
+			nu.Growth[e], nu.Reset[e], nu.Was[e] = v.Value, true, base
+		default:
+			nu.New = true
+		}
+	}
+	return nu
+}
+
+// countNew counts the events of nu's namespace, which had no baseline,
+// whole when its oldest process started after the last Update.
+func (t *EventTracker) countNew(nu *NSEvents, started func([]int) (time.Time, bool)) {
+	start, ok := started(nu.NS.PIDs)
+	switch {
+	case !ok:
+		nu.StartUnknown = true
+	// btime is whole seconds, cut down: the start read from it is up to a
+	// second early. A namespace not in the baseline has had none of its
+	// events counted, so erring towards "new" counts nothing twice.
+	case start.Add(time.Second).After(t.Last):
+		nu.Counted = true
+		ev := nu.NS.Counters.Events()
+		for e := range NumEvents {
+			if _, had := t.Baselines[nu.NS.Key+"/"+eventNames[e]]; !had && ev[e].Known {
+				nu.Growth[e] = ev[e].Value
+			}
+		}
+	}
+}
+
 // userHZ is the unit of a process's start time in PROC/PID/stat: USER_HZ,
 // 100 on every architecture Linux runs on but alpha.
 const userHZ = 100
@@ -215,7 +234,7 @@ func (r *Reader) startedFunc() func([]int) (time.Time, bool) {
 		}
 		oldest := int64(-1)
 		for _, pid := range pids {
-			data, err := r.fr.read(filepath.Join(r.Root, strconv.Itoa(pid), "stat"))
+			data, err := r.fr.Read(filepath.Join(r.Root, strconv.Itoa(pid), "stat"))
 			if err != nil {
 				continue
 			}
@@ -232,15 +251,15 @@ func (r *Reader) startedFunc() func([]int) (time.Time, bool) {
 
 // bootTime is the btime line of PROC/stat.
 func (r *Reader) bootTime() (time.Time, bool) {
-	data, err := r.fr.read(filepath.Join(r.Root, "stat"))
+	data, err := r.fr.Read(filepath.Join(r.Root, "stat"))
 	if err != nil {
 		return time.Time{}, false
 	}
 	var btime int64 = -1
 	var buf [4][]byte
-	_ = lines(data, func(_ int, line []byte) error {
-		if f := fields(line, buf[:0]); len(f) == 2 && string(f[0]) == "btime" {
-			if v, err := atoi(f[1]); err == nil && v > 0 {
+	_ = procfile.Lines(data, func(_ int, line []byte) error {
+		if f := procfile.Fields(line, buf[:0]); len(f) == 2 && string(f[0]) == "btime" {
+			if v, err := procfile.Atoi(f[1]); err == nil && v > 0 {
 				btime = v
 			}
 		}
@@ -263,12 +282,12 @@ func parseStartTime(data []byte) (int64, bool) {
 		return 0, false
 	}
 	var buf [24][]byte
-	f := fields(data[end+1:], buf[:0])
+	f := procfile.Fields(data[end+1:], buf[:0])
 	// f[0] is field 3 (state): field 22 is f[19].
 	if len(f) < 20 {
 		return 0, false
 	}
-	v, err := atoi(f[19])
+	v, err := procfile.Atoi(f[19])
 	if err != nil || v < 0 {
 		return 0, false
 	}

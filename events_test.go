@@ -37,8 +37,8 @@ func TestParseKernel(t *testing.T) {
 func TestParseProtocolsPressure(t *testing.T) {
 	const header = "protocol  size sockets  memory press maxhdr  slab module     cl co\n"
 	for line, want := range map[string]Num{
-		"TCP       2304      1     357   no     192   yes  kernel      y  y\n":   known(0),
-		"TCP       2304      1  171000   yes    192   yes  kernel      y  y\n":   known(1),
+		"TCP       2304      1     357   no     192   yes  kernel      y  y\n":   Known(0),
+		"TCP       2304      1  171000   yes    192   yes  kernel      y  y\n":   Known(1),
 		"UDP       1344      0       0   NI       0   yes  kernel      y  y\n":   {},
 		"UNIX-STREAM 1152    2      -1   NI       0   yes  kernel      y  n\n":   {},
 		"TCPv6     2432      0     357   yes    192   yes  kernel      y  y\n":   {},
@@ -64,7 +64,7 @@ func TestParseSockstatNegativeUsed(t *testing.T) {
 	require.NoError(t, parseSockstat("sockstat", []byte("sockets: used -3\nTCP: inuse 4 orphan 0 tw 1 alloc 5 mem 2\n"), &s))
 	require.False(t, s.SocketsUsed.Known)
 	require.Equal(t, int64(-3), s.usedNegative)
-	require.Equal(t, known(4), s.TCPInUse)
+	require.Equal(t, Known(4), s.TCPInUse)
 	require.Error(t, parseSockstat("sockstat", []byte("TCP: inuse -4\n"), &Sockstat{}), "only sockets used may be negative")
 }
 
@@ -82,8 +82,8 @@ func TestParseStartTime(t *testing.T) {
 
 // nsWith is a namespace of key whose TCPAbortOnMemory is abort.
 func nsWith(key string, abort int64, pids ...int) NetNS {
-	return NetNS{Key: key, PIDs: pids, Counters: Counters{TCPAbortOnMemory: known(abort), TCPMemoryPressures: known(0),
-		TCPTimeWaitOverflow: known(0), UDPMemErrors: known(1), UDP6MemErrors: known(2)}}
+	return NetNS{Key: key, PIDs: pids, Counters: Counters{TCPAbortOnMemory: Known(abort), TCPMemoryPressures: Known(0),
+		TCPTimeWaitOverflow: Known(0), UDPMemErrors: Known(1), UDP6MemErrors: Known(2)}}
 }
 
 // TestEventTracker follows namespaces across updates: growth summed, a
@@ -101,14 +101,14 @@ func TestEventTracker(t *testing.T) {
 		stat := fmt.Sprintf("%d (x) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 %d 0 0\n", pid, ticks)
 		require.NoError(t, os.WriteFile(filepath.Join(dir, "stat"), []byte(stat), 0o644))
 	}
-	r := NewReader(root)
+	r := must(NewReader(root))
 	var tr EventTracker
 	t0 := time.Now()
 
 	u := tr.Update(r, nil, &NetNSScan{Namespaces: []NetNS{nsWith("ns1", 10), nsWith("ns2", 5)}}, t0)
 	require.True(t, u.First)
-	require.Equal(t, known(15), u.Sum[TCPAbortOnMemory])
-	require.Equal(t, known(6), u.Sum[UDPMemErrors], "Udp and Udp6 MemErrors")
+	require.Equal(t, Known(15), u.Sum[TCPAbortOnMemory])
+	require.Equal(t, Known(6), u.Sum[UDPMemErrors], "Udp and Udp6 MemErrors")
 	require.Equal(t, [NumEvents]int64{15, 0, 0, 6}, u.Totals)
 	require.Equal(t, [NumEvents]int64{}, u.Growth)
 
@@ -139,7 +139,7 @@ func TestEventTracker(t *testing.T) {
 	require.Equal(t, 1, u.Gone)
 	require.Equal(t, [NumEvents]int64{}, u.Growth)
 	require.Equal(t, int64(27), u.Totals[TCPAbortOnMemory])
-	require.Equal(t, known(13+2+7+9), u.Sum[TCPAbortOnMemory])
+	require.Equal(t, Known(13+2+7+9), u.Sum[TCPAbortOnMemory])
 	require.True(t, u.Namespaces[3].StartUnknown)
 	require.NotContains(t, tr.Baselines, "ns3/tcp_abort_on_memory")
 
@@ -162,7 +162,7 @@ func TestEventTracker(t *testing.T) {
 	require.Equal(t, int64(4), u.Growth[TCPAbortOnMemory])
 
 	// The host's namespace falls back on the host's old baseline.
-	tr2 := EventTracker{Last: t0, HostFallback: Events{known(10)}}
+	tr2 := EventTracker{Last: t0, HostFallback: Events{Known(10)}}
 	host := nsWith("ns9", 12)
 	host.Host = true
 	u = tr2.Update(r, nil, &NetNSScan{Namespaces: []NetNS{host}}, t1)

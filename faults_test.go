@@ -90,7 +90,7 @@ func TestVanishingFiles(t *testing.T) {
 		}
 	})
 
-	r := NewReader(root)
+	r := must(NewReader(root))
 	reads, failed, partial := 0, 0, 0
 	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); reads++ {
 		snap, err := r.Read()
@@ -164,7 +164,7 @@ func TestProcessChurn(t *testing.T) {
 			os.Remove(filepath.Join(dir, "s"+string(rune('a'+i%26))+".sock"))
 		}
 	})
-	r := NewReader("/proc")
+	r := must(NewReader("/proc"))
 	scans := 0
 	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); scans++ {
 		o, err := ScanOwners("/proc", OwnerOptions{Top: 5})

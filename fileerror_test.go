@@ -19,11 +19,11 @@ func TestParseErrorQuotes(t *testing.T) {
 	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
 	require.NoError(t, os.WriteFile(path, []byte("sockets: used 3\nsaltsecret:$6$hunter2word:19000::\n"), 0o644))
 
-	_, err := NewReader(root).Read()
+	_, err := must(NewReader(root)).Read()
 	require.EqualError(t, err, path+":2: saltsecret: want key value pairs, got 1 fields")
 
 	require.NoError(t, os.Chown(path, 65534, 65534))
-	_, err = NewReader(root).Read()
+	_, err = must(NewReader(root)).Read()
 	require.EqualError(t, err, path+":2: [...]: want key value pairs, got 1 fields"+
 		" ([...] stands for the file's text, not quoted: the file is neither under proc nor this user's)")
 	var fe *FileError

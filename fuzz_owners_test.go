@@ -67,29 +67,6 @@ func FuzzPasswd(f *testing.F) {
 	})
 }
 
-func FuzzSocketInode(f *testing.F) {
-	f.Add([]byte("socket:[517320]"))
-	f.Add([]byte("socket:[]"))
-	f.Add([]byte("pipe:[12]"))
-	f.Add([]byte("socket:[-1]"))
-	f.Add([]byte("/run/php fpm.sock"))
-	f.Fuzz(func(t *testing.T, link []byte) {
-		inode, ok := socketInode(link)
-		if !ok {
-			if inode != 0 {
-				t.Fatalf("%q: inode %d without ok", link, inode)
-			}
-			return
-		}
-		// ParseInt, as the parser, takes a leading "+", which the kernel
-		// never writes but which does no harm.
-		v, err := strconv.ParseInt(string(link[len("socket:["):len(link)-1]), 10, 64)
-		if err != nil || v < 0 || uint64(v) != inode || !bytes.HasPrefix(link, []byte("socket:[")) {
-			t.Fatalf("%q read as inode %d", link, inode)
-		}
-	})
-}
-
 // FuzzDiagReply feeds any datagram to the sock_diag reply parser, as the
 // reply to each kind of request: it must not read past the input, and what
 // it finds must be a socket of the class asked for.

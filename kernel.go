@@ -3,6 +3,8 @@ package sockwatch
 import (
 	"bytes"
 	"path/filepath"
+
+	"github.com/sockwatch/sockwatch/internal/procfile"
 )
 
 // Kernel is a kernel release as sys/kernel/osrelease gives it
@@ -22,8 +24,8 @@ func (k Kernel) Before(major, minor int) bool {
 
 // readKernel reads root/sys/kernel/osrelease; the zero Kernel when it cannot
 // be read or does not start with "MAJOR.MINOR".
-func readKernel(fr *fileReader, root string) Kernel {
-	data, err := fr.read(filepath.Join(root, "sys", "kernel", "osrelease"))
+func readKernel(fr *procfile.Reader, root string) Kernel {
+	data, err := fr.Read(filepath.Join(root, "sys", "kernel", "osrelease"))
 	if err != nil {
 		return Kernel{}
 	}
@@ -39,8 +41,8 @@ func parseKernel(data []byte) Kernel {
 	if i := bytes.IndexFunc(rest, func(r rune) bool { return r < '0' || r > '9' }); i >= 0 {
 		minor = rest[:i]
 	}
-	ma, err1 := atoi(major)
-	mi, err2 := atoi(minor)
+	ma, err1 := procfile.Atoi(major)
+	mi, err2 := procfile.Atoi(minor)
 	if err1 != nil || err2 != nil || ma <= 0 || ma > 1000 || mi < 0 || mi > 1000 || major[0] == '+' || minor[0] == '+' {
 		return Kernel{}
 	}

@@ -1,6 +1,10 @@
 package sockwatch
 
-import "path/filepath"
+import (
+	"path/filepath"
+
+	"github.com/sockwatch/sockwatch/internal/procfile"
+)
 
 // Limits are the sysctls that bound socket usage, read from root/sys.
 //
@@ -37,13 +41,13 @@ const (
 // that limit unknown. foreignNS says the namespace reported is not the
 // reader's: /proc/sys shows the reader's tcp_max_tw_buckets, which is then
 // not read at all and stays unknown.
-func readLimits(fr *fileReader, root string, foreignNS bool) (Limits, []error) {
+func readLimits(fr *procfile.Reader, root string, foreignNS bool) (Limits, []error) {
 	var l Limits
 	var errs []error
 	sys := filepath.Join(root, "sys")
 	read := func(name string, dst ...*Num) {
 		path := filepath.Join(sys, name)
-		data, err := fr.read(path)
+		data, err := fr.Read(path)
 		if err == nil {
 			err = parseInts(path, data, dst)
 		}
@@ -72,20 +76,20 @@ func readLimits(fr *fileReader, root string, foreignNS bool) (Limits, []error) {
 // non-negative integers. On error nothing is set.
 func parseInts(path string, data []byte, dst []*Num) error {
 	var buf [8][]byte
-	f := fields(trimNewline(data), buf[:])
+	f := procfile.Fields(trimNewline(data), buf[:])
 	if len(f) != len(dst) {
-		return lineErr(path, 1, "want %d values, got %d", len(dst), len(f))
+		return procfile.LineErr(path, 1, "want %d values, got %d", len(dst), len(f))
 	}
 	var vals [8]int64
 	for i, b := range f {
-		v, err := atoi(b)
+		v, err := procfile.Atoi(b)
 		if err != nil || v < 0 {
-			return lineErr(path, 1, "value %d: %q is not a non-negative integer", i+1, b)
+			return procfile.LineErr(path, 1, "value %d: %q is not a non-negative integer", i+1, b)
 		}
 		vals[i] = v
 	}
 	for i, d := range dst {
-		*d = known(vals[i])
+		*d = Known(vals[i])
 	}
 	return nil
 }

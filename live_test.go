@@ -13,8 +13,10 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/sockwatch/sockwatch/internal/netnstest"
 	"github.com/stretchr/testify/require"
+
+	"github.com/sockwatch/sockwatch/internal/netnstest"
+	"github.com/sockwatch/sockwatch/internal/procfile"
 )
 
 // The live tests read the real kernel. They need root (to create a network
@@ -125,7 +127,7 @@ func TestLiveNamespaceExact(t *testing.T) {
 	root := t.TempDir()
 	require.NoError(t, os.Symlink(filepath.Join("/proc", strconv.Itoa(cmd.Process.Pid), "net"), filepath.Join(root, "net")))
 	require.NoError(t, os.Symlink("/proc/sys", filepath.Join(root, "sys")))
-	s, err := NewReader(root).Read()
+	s, err := must(NewReader(root)).Read()
 	require.NoError(t, err)
 	require.Empty(t, s.Errors)
 
@@ -141,7 +143,7 @@ func TestLiveNamespaceExact(t *testing.T) {
 	// Every socket but the TCP and MPTCP ones: 11 UNIX, 2 UDP, netlink, raw.
 	require.Equal(t, OtherSockets{Held: n(15)}, s.NumOtherSock())
 
-	unix, err := NewReader(root).UnixSockets()
+	unix, err := must(NewReader(root)).UnixSockets()
 	require.NoError(t, err)
 	require.Equal(t, n(11), unix, "3 socketpairs, a listener with 2 connections")
 
@@ -161,7 +163,7 @@ func TestLiveNamespaceExact(t *testing.T) {
 // TestLiveHostLimits checks the limits read from this host against the
 // sysctl files themselves (the limits do not move during a test run).
 func TestLiveHostLimits(t *testing.T) {
-	s, err := NewReader("/proc").Read()
+	s, err := must(NewReader("/proc")).Read()
 	require.NoError(t, err)
 	require.Empty(t, s.Errors)
 	mem := strings.Fields(string(mustRead(t, "/proc/sys/net/ipv4/tcp_mem")))
@@ -183,7 +185,7 @@ func mustRead(t *testing.T, path string) []byte {
 
 func readSysctl(t *testing.T, name string) int64 {
 	t.Helper()
-	v, err := atoi([]byte(strings.TrimSpace(string(mustRead(t, filepath.Join("/proc/sys", name))))))
+	v, err := procfile.Atoi([]byte(strings.TrimSpace(string(mustRead(t, filepath.Join("/proc/sys", name))))))
 	require.NoError(t, err)
 	return v
 }

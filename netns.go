@@ -2,12 +2,12 @@ package sockwatch
 
 import (
 	"bytes"
-	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
-	"syscall"
+
+	"github.com/sockwatch/sockwatch/internal/procfile"
 )
 
 // NetNS is the socket accounting of one network namespace, read through the
@@ -75,9 +75,6 @@ type NetNSScan struct {
 	Errors []error
 }
 
-// nsLinkPrefix starts the target of a PROC/PID/ns/net link: "net:[INODE]".
-var nsLinkPrefix = []byte("net:[")
-
 // Namespaces reads every network namespace that a process under the proc
 // root is in, once each, through the lowest PID in it. Processes that exit
 // during the walk are skipped silently; when the process chosen for a
@@ -99,7 +96,31 @@ var nsLinkPrefix = []byte("net:[")
 //
 // It fails only when the proc root cannot be listed.
 func (r *Reader) Namespaces(host *Snapshot) (*NetNSScan, error) {
-	names, err := listPids(r.Root)
+	pids, err := r.sortedPids()
+	if err != nil {
+		return nil, err
+	}
+	scan := &NetNSScan{}
+	order, members := groupByNetDir(r.Root, pids, &scan.Unreadable)
+	var hostIno uint64
+	if host != nil {
+		hostIno, _ = procfile.SockstatInode(filepath.Join(host.NetDir, "sockstat"))
+	}
+	scan.Namespaces = make([]NetNS, 0, len(order))
+	for _, key := range order {
+		if ns, ok := r.readGroup(key, members[key], key == hostIno, host, &scan.Errors); ok {
+			scan.Namespaces = append(scan.Namespaces, ns)
+		}
+	}
+	if host != nil {
+		host.otherTCP = otherTCP(scan)
+	}
+	return scan, nil
+}
+
+// sortedPids lists the processes under the proc root, in ascending order.
+func (r *Reader) sortedPids() ([]int, error) {
+	names, err := procfile.ListPids(r.Root)
 	if err != nil {
 		return nil, err
 	}
@@ -111,19 +132,23 @@ func (r *Reader) Namespaces(host *Snapshot) (*NetNSScan, error) {
 		}
 	}
 	sort.Ints(pids)
+	return pids, nil
+}
 
-	// The processes of each namespace, in ascending PID order; order lists
-	// the namespaces by their lowest PID.
-	scan := &NetNSScan{}
-	members := make(map[uint64][]int)
-	var order []uint64
-	for i, ino := range netDirInodes(r.Root, pids) {
+// groupByNetDir groups pids, in ascending order, by the inode of their
+// net/sockstat (procfile.SockstatInode): members has the processes of each
+// namespace in ascending order, and order the namespaces by their lowest
+// PID. Processes that are gone are skipped, those that may not be looked
+// at counted in unreadable.
+func groupByNetDir(root string, pids []int, unreadable *int) (order []uint64, members map[uint64][]int) {
+	members = make(map[uint64][]int)
+	for i, ino := range netDirInodes(root, pids) {
 		switch ino {
 		case inoVanished:
 			// Gone, or a zombie, which has no namespaces left.
 			continue
 		case inoUnreadable:
-			scan.Unreadable++
+			*unreadable++
 			continue
 		}
 		if members[ino] == nil {
@@ -131,45 +156,44 @@ func (r *Reader) Namespaces(host *Snapshot) (*NetNSScan, error) {
 		}
 		members[ino] = append(members[ino], pids[i])
 	}
+	return order, members
+}
 
-	var hostIno uint64
-	var st syscall.Stat_t
-	if host != nil && stat(filepath.Join(host.NetDir, "sockstat"), &st) == nil {
-		hostIno = st.Ino
-	}
-	scan.Namespaces = make([]NetNS, 0, len(order))
-	for _, key := range order {
-		pids := members[key]
-		for i, pid := range pids {
-			var ns NetNS
-			var err error
-			if key == hostIno {
-				ns, err = r.hostNetNS(pid, host)
-			} else {
-				ns, err = r.readNetNS(pid)
-			}
-			if IsNotExist(err) {
-				continue // the process left: read through the next one
-			}
-			if err != nil {
-				scan.Errors = append(scan.Errors, err)
-				break
-			}
-			ns.Inode = r.nsInode(pids[i:], &scan.Errors)
-			ns.PIDs = pids[i:]
-			if ns.Inode != 0 {
-				ns.Key = "ns" + strconv.FormatUint(ns.Inode, 10)
-			} else {
-				ns.Key = "sockstat" + strconv.FormatUint(key, 10)
-			}
-			scan.Namespaces = append(scan.Namespaces, ns)
-			break
+// readGroup reads the namespace whose net/sockstat has inode key, through
+// the first of pids, its processes, that is still there when it is read:
+// from the snapshot host when isHost. ok is false when none is, or when
+// the namespace could not be read, the error then added to errs.
+func (r *Reader) readGroup(key uint64, pids []int, isHost bool, host *Snapshot, errs *[]error) (NetNS, bool) {
+	for i, pid := range pids {
+		var ns NetNS
+		var err error
+		if isHost {
+			ns, err = r.hostNetNS(pid, host)
+		} else {
+			ns, err = r.readNetNS(pid)
 		}
+		if procfile.Vanished(err) {
+			continue // the process left: read through the next one
+		}
+		if err != nil {
+			*errs = append(*errs, err)
+			return NetNS{}, false
+		}
+		ns.Inode = r.nsInode(pids[i:], errs)
+		ns.PIDs = pids[i:]
+		ns.Key = netNSKey(ns.Inode, key)
+		return ns, true
 	}
-	if host != nil {
-		host.otherTCP = otherTCP(scan)
+	return NetNS{}, false
+}
+
+// netNSKey is NetNS.Key: "ns" and the namespace's inode when it is known,
+// else "sockstat" and the inode of its net/sockstat.
+func netNSKey(inode, sockstatInode uint64) string {
+	if inode != 0 {
+		return "ns" + strconv.FormatUint(inode, 10)
 	}
-	return scan, nil
+	return "sockstat" + strconv.FormatUint(sockstatInode, 10)
 }
 
 // Markers of netDirInodes for the processes not to group.
@@ -184,12 +208,11 @@ const (
 func netDirInodes(root string, pids []int) []uint64 {
 	inos := make([]uint64, len(pids))
 	for i, pid := range pids {
-		var st syscall.Stat_t
-		err := stat(filepath.Join(root, strconv.Itoa(pid), "net", "sockstat"), &st)
+		ino, err := procfile.SockstatInode(filepath.Join(root, strconv.Itoa(pid), "net", "sockstat"))
 		switch {
-		case err == nil && st.Ino != inoVanished && st.Ino != inoUnreadable:
-			inos[i] = st.Ino
-		case err == nil, !vanished(err):
+		case err == nil && ino != inoVanished && ino != inoUnreadable:
+			inos[i] = ino
+		case err == nil, !procfile.Vanished(err):
 			inos[i] = inoUnreadable
 		}
 	}
@@ -213,12 +236,13 @@ func otherTCP(scan *NetNSScan) Num {
 		}
 		n += st.TCPInUse.Value + st.TCP6InUse.Value + st.MPTCPInUse.Value + st.MPTCP6InUse.Value
 	}
-	return known(n)
+	return Known(n)
 }
 
 // readNetNS reads the namespace of process pid. It returns an error for
-// which IsNotExist holds when the process exited before every figure was
-// read, so that they are not half from the namespace and half unknown.
+// which procfile.Vanished holds when the process exited before every
+// figure was read, so that they are not half from the namespace and half
+// unknown.
 func (r *Reader) readNetNS(pid int) (NetNS, error) {
 	ns, err := r.netNSProcess(pid)
 	if err != nil {
@@ -238,7 +262,7 @@ func (r *Reader) readNetNS(pid int) (NetNS, error) {
 	}
 	// A missing source is not an error but an unknown figure: make sure
 	// none went missing with the process.
-	if sockstat := filepath.Join(ns.NetDir, "sockstat"); !readable(sockstat) {
+	if sockstat := filepath.Join(ns.NetDir, "sockstat"); !procfile.Readable(sockstat) {
 		return ns, &FileError{Path: sockstat, Err: os.ErrNotExist}
 	}
 	return ns, nil
@@ -260,7 +284,7 @@ func (r *Reader) hostNetNS(pid int, host *Snapshot) (NetNS, error) {
 func (r *Reader) netNSProcess(pid int) (NetNS, error) {
 	procDir := filepath.Join(r.Root, strconv.Itoa(pid))
 	ns := NetNS{PID: pid, NetDir: filepath.Join(procDir, "net")}
-	comm, err := r.fr.read(filepath.Join(procDir, "comm"))
+	comm, err := r.fr.Read(filepath.Join(procDir, "comm"))
 	if err != nil {
 		return ns, err
 	}
@@ -279,54 +303,19 @@ func perNamespace(st Sockstat) Sockstat {
 	return st
 }
 
-// nsInode resolves the ns/net link of the first of pids, all in one
-// namespace, that lets the reader: 0 when none does.
+// nsInode is the namespace's identity (procfile.Namespace), resolved
+// through the first of pids, all in one namespace, that lets the reader: 0
+// when none does. A link that does not name a network namespace is added
+// to errs.
 func (r *Reader) nsInode(pids []int, errs *[]error) uint64 {
-	var link [64]byte
 	for _, pid := range pids {
-		path := filepath.Join(r.Root, strconv.Itoa(pid), "ns", "net")
-		n, err := readlink(path, link[:])
-		if err != nil {
-			continue
-		}
-		if inode, ok := parseNetNSLink(link[:n]); ok {
+		inode, err := procfile.Namespace(filepath.Join(r.Root, strconv.Itoa(pid), "ns", "net"))
+		if err == nil {
 			return inode
 		}
-		*errs = append(*errs, &FileError{Path: path,
-			Err: fmt.Errorf("%q is not a network namespace link", link[:n])})
+		if procfile.IsLinkError(err) {
+			*errs = append(*errs, err)
+		}
 	}
 	return 0
-}
-
-// parseNetNSLink returns the inode of a "net:[INODE]" link target, the
-// inode written as the kernel writes it: digits, no leading zero.
-func parseNetNSLink(target []byte) (uint64, bool) {
-	rest, ok := bytes.CutPrefix(target, nsLinkPrefix)
-	if !ok || len(rest) < 2 || rest[0] < '1' || rest[0] > '9' || rest[len(rest)-1] != ']' {
-		return 0, false
-	}
-	v, err := atoi(rest[:len(rest)-1])
-	if err != nil || v <= 0 {
-		return 0, false
-	}
-	return uint64(v), true
-}
-
-// stat is syscall.Stat retried on EINTR, as openRetry is for open.
-func stat(path string, st *syscall.Stat_t) error {
-	for {
-		if err := syscall.Stat(path, st); err != syscall.EINTR {
-			return err
-		}
-	}
-}
-
-// readlink is syscall.Readlink retried on EINTR.
-func readlink(path string, buf []byte) (int, error) {
-	for {
-		n, err := syscall.Readlink(path, buf)
-		if err != syscall.EINTR {
-			return n, err
-		}
-	}
 }

@@ -13,8 +13,9 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/sockwatch/sockwatch/internal/netnstest"
 	"github.com/stretchr/testify/require"
+
+	"github.com/sockwatch/sockwatch/internal/netnstest"
 
 	"github.com/sockwatch/sockwatch/internal/testenv"
 )
@@ -35,7 +36,7 @@ func withZero6(st Sockstat) Sockstat {
 
 func TestNamespacesFixture(t *testing.T) {
 	root := filepath.Join("testdata", "netns-containers")
-	scan, err := NewReader(root).Namespaces(nil)
+	scan, err := must(NewReader(root)).Namespaces(nil)
 	require.NoError(t, err)
 	require.Zero(t, scan.Unreadable)
 
@@ -124,12 +125,12 @@ func TestNamespacesFixture(t *testing.T) {
 // With the snapshot just taken, the host's namespace is not read again: it
 // takes the snapshot's figures, less the host-wide ones, and is marked.
 func TestNamespacesReuseHostSnapshot(t *testing.T) {
-	r := NewReader(filepath.Join("testdata", "netns-containers"))
+	r := must(NewReader(filepath.Join("testdata", "netns-containers")))
 	snap, err := r.Read()
 	require.NoError(t, err)
 	scan, err := r.Namespaces(snap)
 	require.NoError(t, err)
-	fresh, err := NewReader(r.Root).Namespaces(nil)
+	fresh, err := must(NewReader(r.Root)).Namespaces(nil)
 	require.NoError(t, err)
 	require.Equal(t, len(fresh.Namespaces), len(scan.Namespaces))
 	hosts := 0
@@ -149,27 +150,8 @@ func TestNamespacesReuseHostSnapshot(t *testing.T) {
 }
 
 func TestNamespacesNoRoot(t *testing.T) {
-	_, err := NewReader(filepath.Join("testdata", "no-such-root")).Namespaces(nil)
+	_, err := must(NewReader(filepath.Join("testdata", "no-such-root"))).Namespaces(nil)
 	require.True(t, IsNotExist(err), "%v", err)
-}
-
-func TestParseNetNSLink(t *testing.T) {
-	for link, want := range map[string]uint64{
-		"net:[4026531840]":           4026531840,
-		"net:[1]":                    1,
-		"net:[]":                     0,
-		"net:[-1]":                   0,
-		"net:[+1]":                   0,
-		"net:[0]":                    0,
-		"net:[12":                    0,
-		"net:[12]x":                  0,
-		"mnt:[4026531840]":           0,
-		"net:[99999999999999999999]": 0,
-	} {
-		got, ok := parseNetNSLink([]byte(link))
-		require.Equal(t, want, got, link)
-		require.Equal(t, want != 0, ok, link)
-	}
 }
 
 // The live tests below hold known socket populations in private network
@@ -196,7 +178,7 @@ func init() {
 		os.Exit(0)
 	}
 	if root := os.Getenv(scanHelperEnv); root != "" {
-		scan, err := NewReader(root).Namespaces(nil)
+		scan, err := must(NewReader(root)).Namespaces(nil)
 		netnstest.Fail(err)
 		netnstest.Fail(json.NewEncoder(os.Stdout).Encode(jsonScan(scan)))
 		os.Exit(0)
@@ -241,7 +223,7 @@ func TestLiveNamespaces(t *testing.T) {
 		pids[i] = netnstest.Start(t, pop)
 	}
 
-	scan, err := NewReader("/proc").Namespaces(nil)
+	scan, err := must(NewReader("/proc")).Namespaces(nil)
 	require.NoError(t, err)
 	require.Zero(t, scan.Unreadable, "root reads every ns/net link")
 	require.Empty(t, scan.Errors)
@@ -336,7 +318,7 @@ func containerView(spec string) {
 	keep := netnstest.Open(pop)
 	var rep containerReport
 	netnstest.Fail(os.Unsetenv("HOST_PROC"))
-	r := NewReader("")
+	r := must(NewReader(""))
 	s, err := r.Read()
 	netnstest.Fail(err)
 	rep.Own = reportSnapshot(s)
@@ -345,7 +327,7 @@ func containerView(spec string) {
 	rep.OwnScan = jsonScan(rep.OwnScan)
 
 	netnstest.Fail(os.Setenv("HOST_PROC", os.Getenv(hostProcEnv)))
-	r = NewReader("")
+	r = must(NewReader(""))
 	s, err = r.Read()
 	netnstest.Fail(err)
 	rep.Host = reportSnapshot(s)
@@ -474,7 +456,7 @@ func BenchmarkNamespaces(b *testing.B) {
 	for range extra {
 		netnstest.Start(b, pop)
 	}
-	r := NewReader("/proc")
+	r := must(NewReader("/proc"))
 	scan, err := r.Namespaces(nil)
 	require.NoError(b, err)
 	require.GreaterOrEqual(b, len(scan.Namespaces), extra+1)
@@ -485,19 +467,4 @@ func BenchmarkNamespaces(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(len(scan.Namespaces)), "namespaces")
-}
-
-func FuzzNetNSLink(f *testing.F) {
-	f.Add([]byte("net:[4026531840]"))
-	f.Add([]byte("mnt:[4026531841]"))
-	f.Add([]byte("net:[00001]"))
-	f.Fuzz(func(t *testing.T, link []byte) {
-		inode, ok := parseNetNSLink(link)
-		if ok != (inode > 0) {
-			t.Fatalf("inode %d, ok %v", inode, ok)
-		}
-		if ok && string(link) != "net:["+strconv.FormatUint(inode, 10)+"]" {
-			t.Fatalf("%q read as inode %d", link, inode)
-		}
-	})
 }

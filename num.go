@@ -10,18 +10,9 @@ type Num struct {
 	Known bool
 }
 
-func known(v int64) Num { return Num{Value: v, Known: true} }
+// Known is the known figure v.
+func Known(v int64) Num { return Num{Value: v, Known: true} }
 
 // NoLimit reports whether a sysctl limit is the kernel's "unlimited",
 // LONG_MAX (systemd sets fs.file-max to it).
 func NoLimit(limit Num) bool { return limit.Known && limit.Value == math.MaxInt64 }
-
-// percent is a share of limit in percent; unknown when either side is, when
-// the limit is not positive (a zero limit has no meaningful share), or when
-// it is LONG_MAX, unlimited.
-func percent(used, limit Num) (float64, bool) {
-	if !used.Known || !limit.Known || limit.Value <= 0 || NoLimit(limit) {
-		return 0, false
-	}
-	return float64(used.Value) * 100 / float64(limit.Value), true
-}

@@ -32,13 +32,13 @@ type OtherSockets struct {
 func (s *Snapshot) NumOtherSock() OtherSockets {
 	if b, ok := s.ownBeancounter("numothersock"); ok {
 		o := OtherSockets{
-			Held: known(b.Held), FromBeancounters: true, ID: b.ID, FailCnt: known(b.FailCnt),
+			Held: Known(b.Held), FromBeancounters: true, ID: b.ID, FailCnt: Known(b.FailCnt),
 		}
 		if !Unlimited(b.Barrier) {
-			o.Barrier = known(b.Barrier)
+			o.Barrier = Known(b.Barrier)
 		}
 		if !Unlimited(b.Limit) {
-			o.Limit = known(b.Limit)
+			o.Limit = Known(b.Limit)
 		}
 		return o
 	}
@@ -54,7 +54,7 @@ func (s *Snapshot) NumOtherSock() OtherSockets {
 	if other < 0 {
 		return OtherSockets{}
 	}
-	return OtherSockets{Held: known(other)}
+	return OtherSockets{Held: Known(other)}
 }
 
 // NumOtherSock computes the non-TCP sockets of the namespace as
@@ -87,7 +87,7 @@ func (st *Sockstat) NumOtherSock() Num {
 		// iSCSI): no figure rather than a wrong one.
 		return Num{}
 	}
-	return known(other)
+	return Known(other)
 }
 
 // ownBeancounter returns the row for resource of the container this snapshot

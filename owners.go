@@ -4,13 +4,12 @@ import (
 	"cmp"
 	"errors"
 	"io"
-	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"sync"
 	"sync/atomic"
-	"syscall"
+
+	"github.com/sockwatch/sockwatch/internal/procfile"
 )
 
 // OwnerOptions tunes ScanOwners. The zero value is ready to use.
@@ -134,8 +133,8 @@ type Owners struct {
 	viaDiag int64
 }
 
-// ScanOwners reads the socket descriptors of every process under the proc
-// root (as ProcRoot returns it) and aggregates them per process name and
+// Owners reads the socket descriptors of every process under the proc
+// root and aggregates them per process name and
 // user, counts the UNIX sockets per bound path, and finds the UDP sockets
 // connected to DNS servers. Sockets in other network namespaces count for the
 // process that holds them.
@@ -159,9 +158,21 @@ type Owners struct {
 // owners and distinct UNIX paths (per namespace, with the iterator, which
 // also keeps the inode of each DNS socket), and during the /proc scan only,
 // by the sockets: the dump keeps the class of each socket of the scanner's
-// namespace by inode (about 25 bytes a socket), and the workers the inode of
+// namespace by inode (README, Cost), and the workers the inode of
 // each UDP socket the dump did not have (8 bytes), to be matched against the
 // DNS sockets of its namespace once that namespace's tables are read.
+//
+// The UNIX paths are those of opt.UnixNetDir, by default the host's net
+// directory, as Read finds it.
+func (r *Reader) Owners(opt OwnerOptions) (*Owners, error) {
+	if opt.UnixNetDir == "" {
+		opt.UnixNetDir = r.hostNetDir()
+	}
+	return ScanOwners(r.Root, opt)
+}
+
+// ScanOwners is Reader.Owners for the proc root root, as ProcRoot returns
+// it.
 func ScanOwners(root string, opt OwnerOptions) (*Owners, error) {
 	var it iterate
 	itErr := errors.New("NoIterator set")
@@ -171,26 +182,26 @@ func ScanOwners(root string, opt OwnerOptions) (*Owners, error) {
 	return scanOwners(root, opt, it, itErr)
 }
 
-// scanOwners is ScanOwners with the iterator it (nil when there is none, for
+// scanOwners is Owners with the iterator it (nil when there is none, for
 // the reason itErr).
 func scanOwners(root string, opt OwnerOptions, it iterate, itErr error) (*Owners, error) {
 	o := &Owners{Via: ViaProcFD, IteratorErr: itErr}
-	unixDir := opt.UnixNetDir
-	if unixDir == "" {
-		unixDir = netDir(root)
+	if opt.UnixNetDir == "" {
+		opt.UnixNetDir = netDir(root)
 	}
+	unixTable := filepath.Join(opt.UnixNetDir, "unix")
 	// The unix table is read while the descriptors are: it is the one big
 	// file, and reading it costs the kernel as much as the sock_diag dump,
 	// or a few thousand descriptors.
 	var unixRead sync.WaitGroup
 	readUnix := sync.OnceFunc(func() {
-		unixRead.Go(func() { o.readUnixPaths(filepath.Join(unixDir, "unix"), opt.Top) })
+		unixRead.Go(func() { o.readUnixPaths(unixTable, opt.Top) })
 	})
 
 	var results []*ownerScan
 	var tasks *taskScan
 	if it != nil {
-		probe := probeUnixTable(filepath.Join(unixDir, "unix"))
+		probe := probeUnixTable(unixTable)
 		readUnix()
 		var err error
 		tasks, err = scanTaskFiles(it, root, probe)
@@ -203,7 +214,7 @@ func scanOwners(root string, opt OwnerOptions, it iterate, itErr error) (*Owners
 	}
 	var dns *dnsTables
 	if results == nil {
-		pids, err := listPids(root)
+		pids, err := procfile.ListPids(root)
 		if err != nil {
 			unixRead.Wait()
 			return nil, err
@@ -220,6 +231,23 @@ func scanOwners(root string, opt OwnerOptions, it iterate, itErr error) (*Owners
 	if err != nil {
 		o.Errors = append(o.Errors, err)
 	}
+	o.byProcess(results, users, opt.Top)
+	if tasks != nil {
+		o.DNSSockets = Known(int64(len(tasks.dns)))
+		o.unixHolders(tasks.holders, tasks.unixNS, users, opt.Top)
+		return o, nil
+	}
+	dnsTotal, dnsErrs := dns.total()
+	o.Errors = append(o.Errors, dnsErrs...)
+	if len(dnsErrs) == 0 {
+		o.DNSSockets = Known(dnsTotal)
+	}
+	return o, nil
+}
+
+// byProcess adds up the workers' results per process name and user name,
+// and keeps the top largest.
+func (o *Owners) byProcess(results []*ownerScan, users userNames, top int) {
 	byOwner := make(map[ownerKey]*Owner)
 	for _, w := range results {
 		o.NotInspected += w.notInspected
@@ -240,22 +268,9 @@ func scanOwners(root string, opt OwnerOptions, it iterate, itErr error) (*Owners
 		o.Processes += int(c.Processes)
 		o.ByProcess = append(o.ByProcess, *c)
 	}
-	slices.SortFunc(o.ByProcess, func(a, b Owner) int {
+	o.ByProcess = topN(o.ByProcess, top, func(a, b Owner) int {
 		return cmp.Or(cmp.Compare(b.Sockets, a.Sockets), cmp.Compare(a.Name, b.Name), cmp.Compare(a.User, b.User))
 	})
-	o.ByProcess = cut(o.ByProcess, opt.Top)
-
-	if tasks != nil {
-		o.DNSSockets = known(int64(len(tasks.dns)))
-		o.unixHolders(tasks.holders, tasks.unixNS, users, opt.Top)
-		return o, nil
-	}
-	dnsTotal, dnsErrs := dns.total()
-	o.Errors = append(o.Errors, dnsErrs...)
-	if len(dnsErrs) == 0 {
-		o.DNSSockets = known(dnsTotal)
-	}
-	return o, nil
 }
 
 // scanProcFD reads the descriptors of the processes pids through their
@@ -269,7 +284,7 @@ func (o *Owners) scanProcFD(root string, pids []string, opt OwnerOptions) ([]*ow
 	workers = min(workers, max(len(pids), 1))
 
 	var diag *diagSockets
-	if !opt.noSockDiag && onProc(root) {
+	if !opt.noSockDiag && procfile.OnProc(root) {
 		// A proc root that is no procfs (a copy, a fixture) links to
 		// inodes that are not this kernel's sockets.
 		diag = dumpSockets()
@@ -328,7 +343,7 @@ func (o *Owner) add(c *Owner) {
 func (o *Owners) readUnixPaths(path string, top int) {
 	var counts map[string]*int64
 	var rows int64
-	err := streamFile(path, func(r io.Reader) (err error) {
+	err := procfile.StreamFile(path, func(r io.Reader) (err error) {
 		counts, rows, err = tallyUnixPaths(path, r)
 		return err
 	})
@@ -336,16 +351,15 @@ func (o *Owners) readUnixPaths(path string, top int) {
 		o.Errors = append(o.Errors, err)
 		return
 	}
-	o.UnixSockets = known(rows)
-	o.UnixBoundPaths = known(int64(len(counts)))
+	o.UnixSockets = Known(rows)
+	o.UnixBoundPaths = Known(int64(len(counts)))
 	o.UnixPaths = make([]UnixPath, 0, len(counts))
 	for p, c := range counts {
 		o.UnixPaths = append(o.UnixPaths, UnixPath{Path: p, Sockets: *c})
 	}
-	slices.SortFunc(o.UnixPaths, func(a, b UnixPath) int {
+	o.UnixPaths = topN(o.UnixPaths, top, func(a, b UnixPath) int {
 		return cmp.Or(cmp.Compare(b.Sockets, a.Sockets), cmp.Compare(a.Path, b.Path))
 	})
-	o.UnixPaths = cut(o.UnixPaths, top)
 }
 
 // tallyUnixPaths counts the sockets per path of the unix table read from r.
@@ -372,56 +386,4 @@ func (o *Owners) How() string {
 		return "read from " + o.Via + " (bpf task_file iterator not used: " + o.IteratorErr.Error() + ")"
 	}
 	return "read through the " + o.Via
-}
-
-// cut keeps the first top elements of s (all when top <= 0), releasing the
-// rest to the garbage collector.
-func cut[T any](s []T, top int) []T {
-	if top <= 0 || len(s) <= top {
-		return s
-	}
-	return slices.Clone(s[:top])
-}
-
-// listPids returns the names of the process directories under root.
-func listPids(root string) ([]string, error) {
-	// The errors of Open and Readdirnames name the directory already.
-	f, err := os.Open(root)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	names, err := f.Readdirnames(-1)
-	if err != nil {
-		return nil, err
-	}
-	pids := names[:0]
-	for _, n := range names {
-		if isPid(n) {
-			pids = append(pids, n)
-		}
-	}
-	return pids, nil
-}
-
-func isPid(name string) bool {
-	if name == "" {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		if name[i] < '0' || name[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-// vanished reports whether err means the process exited during the scan.
-func vanished(err error) bool {
-	return errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ESRCH)
-}
-
-// denied reports whether err means the process may not be inspected.
-func denied(err error) bool {
-	return errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM)
 }

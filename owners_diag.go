@@ -7,6 +7,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sockwatch/sockwatch/internal/procfile"
 )
 
 // The socket classes of the owner scan, as the sock_diag dump and the
@@ -91,8 +93,7 @@ func dumpSockets() *diagSockets {
 	// A netlink socket answers for the namespace of the thread that opened
 	// it, which is the one to name.
 	runtime.LockOSThread()
-	var st unix.Stat_t
-	err := unix.Stat("/proc/thread-self/ns/net", &st)
+	ns, err := procfile.Namespace("/proc/thread-self/ns/net")
 	var fd int
 	if err == nil {
 		fd, err = unix.Socket(unix.AF_NETLINK, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.NETLINK_SOCK_DIAG)
@@ -103,7 +104,7 @@ func dumpSockets() *diagSockets {
 	}
 	defer unix.Close(fd)
 
-	d := &diagSockets{ns: st.Ino, class: make(map[uint32]uint8, 1024), dns: make(map[uint64]struct{})}
+	d := &diagSockets{ns: ns, class: make(map[uint32]uint8, 1024), dns: make(map[uint64]struct{})}
 	buf := make([]byte, diagBufSize)
 	udpOK := true
 	for seq, r := range diagRequests {
@@ -137,14 +138,11 @@ const diagBufSize = 64 << 10
 // dumpFamily sends the dump request r and hands every socket of the reply
 // to found, until the kernel says done.
 func dumpFamily(fd int, seq uint32, r diagRequest, buf []byte, found func(inode uint32, class uint8)) error {
-	if err := unix.Sendto(fd, diagRequestMsg(r, seq), 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+	if err := procfile.Sendto(fd, diagRequestMsg(r, seq)); err != nil {
 		return err
 	}
 	for {
-		n, _, err := unix.Recvfrom(fd, buf, 0)
-		if err == unix.EINTR {
-			continue
-		}
+		n, err := procfile.Recvfrom(fd, buf)
 		if err != nil {
 			return err
 		}

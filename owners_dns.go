@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"sync"
 
-	"golang.org/x/sys/unix"
+	"github.com/sockwatch/sockwatch/internal/procfile"
 )
 
 // dnsTables finds the UDP sockets connected to port 53, per network
@@ -34,8 +34,8 @@ type dnsTable struct {
 // pidDir and, the first time it is met, starts reading its tables through
 // that process.
 func (d *dnsTables) namespace(pidDir string) (uint64, error) {
-	var st unix.Stat_t
-	if err := unix.Stat(pidDir+"/ns/net", &st); err != nil {
+	ns, err := procfile.Namespace(pidDir + "/ns/net")
+	if err != nil {
 		return 0, err
 	}
 	d.mu.Lock()
@@ -43,14 +43,14 @@ func (d *dnsTables) namespace(pidDir string) (uint64, error) {
 	if d.ns == nil {
 		d.ns = make(map[uint64]*dnsTable)
 	}
-	t := d.ns[st.Ino]
+	t := d.ns[ns]
 	if t == nil {
 		t = &dnsTable{}
-		d.ns[st.Ino] = t
+		d.ns[ns] = t
 		d.loading.Go(func() { t.load(pidDir) })
 	}
 	t.met = true
-	return st.Ino, nil
+	return ns, nil
 }
 
 // preload gives the DNS sockets of namespace ns, as a sock_diag dump found
@@ -116,7 +116,7 @@ func (t *dnsTable) load(pidDir string) {
 			err = nil
 		}
 	}
-	if err != nil && vanished(err) {
+	if err != nil && procfile.Vanished(err) {
 		return
 	}
 	t.loaded, t.err, t.inodes = true, err, inodes
@@ -126,7 +126,7 @@ func (t *dnsTable) load(pidDir string) {
 }
 
 func readDNSInodes(path string, found func(inode uint64)) error {
-	return streamFile(path, func(r io.Reader) error { return parseDNSInodes(path, r, found) })
+	return procfile.StreamFile(path, func(r io.Reader) error { return parseDNSInodes(path, r, found) })
 }
 
 // parseDNSInodes streams a udp or udp6 table and calls found with the inode
@@ -136,26 +136,26 @@ func readDNSInodes(path string, found func(inode uint64)) error {
 //	 2: 0100007F:ADBB 3500007F:0035 01 00000000:00000000 00:00000000 00000000     0        0 517320 ...
 func parseDNSInodes(path string, r io.Reader, found func(inode uint64)) error {
 	var buf [16][]byte
-	return streamLines(path, r, func(n int, line []byte) error {
+	return procfile.StreamLines(path, r, func(n int, line []byte) error {
 		if n == 1 {
 			if !bytes.Contains(line, []byte("rem_address")) && !bytes.Contains(line, []byte("remote_address")) {
-				return lineErr(path, n, "no header with rem_address")
+				return procfile.LineErr(path, n, "no header with rem_address")
 			}
 			return nil
 		}
-		f := fields(line, buf[:])
+		f := procfile.Fields(line, buf[:])
 		if len(f) < 10 {
-			return lineErr(path, n, "want at least 10 fields, got %d", len(f))
+			return procfile.LineErr(path, n, "want at least 10 fields, got %d", len(f))
 		}
 		rem := f[2]
 		colon := bytes.LastIndexByte(rem, ':')
 		if colon < 0 {
-			return lineErr(path, n, "rem_address %q has no port", rem)
+			return procfile.LineErr(path, n, "rem_address %q has no port", rem)
 		}
 		if string(rem[colon+1:]) == "0035" && string(f[3]) == "01" {
-			inode, err := atoi(f[9])
+			inode, err := procfile.Atoi(f[9])
 			if err != nil || inode < 0 {
-				return lineErr(path, n, "inode %q is not a number", f[9])
+				return procfile.LineErr(path, n, "inode %q is not a number", f[9])
 			}
 			found(uint64(inode))
 		}

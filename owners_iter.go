@@ -7,16 +7,17 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"sync"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/sockwatch/sockwatch/bpf"
+	"github.com/sockwatch/sockwatch/internal/procfile"
 )
 
-// The two ways ScanOwners reads the processes' descriptors (Owners.Via).
+// The two ways Reader.Owners reads the processes' descriptors (Owners.Via).
 const (
 	// ViaTaskFiles is one pass of a BPF task_file iterator over every
 	// process's descriptors, which reads each socket's family, type,
@@ -54,8 +55,7 @@ func iteratorFor(root string) (iterate, error) {
 	if err != nil || self != strconv.Itoa(os.Getpid()) {
 		return nil, fmt.Errorf("%s is not the proc of this process's PID namespace", root)
 	}
-	var st unix.Stat_t
-	if err := unix.Stat(filepath.Join(root, "self", "ns", "pid"), &st); err != nil || st.Ino != initPIDNS {
+	if ns, err := procfile.Namespace(filepath.Join(root, "self", "ns", "pid")); err != nil || ns != initPIDNS {
 		return nil, errors.New("not in the initial PID namespace")
 	}
 	taskFiles.Lock()
@@ -176,15 +176,15 @@ func (s *taskScan) flush() {
 	pidEnd := len(w.path)
 	// The process directory has the owner of its fd directory, which the
 	// /proc scan reads: both come from task_dump_owner.
-	var st unix.Stat_t
-	err := unix.Stat(string(w.path), &st)
+	var st syscall.Stat_t
+	err := procfile.Stat(string(w.path), &st)
 	var comm []byte
 	if err == nil {
 		w.path = append(w.path[:pidEnd], "/comm\x00"...)
 		comm, err = w.readComm()
 	}
 	if err != nil {
-		if denied(err) {
+		if procfile.Denied(err) {
 			w.notInspected++
 		}
 		return
@@ -266,20 +266,19 @@ const probeSize = 8 << 10
 // even by root (PID 1 in a sandbox). An unreadable table gives none.
 func probeUnixTable(path string) map[uint64]struct{} {
 	probe := make(map[uint64]struct{})
-	f, err := os.Open(path)
-	if err != nil {
-		return probe
-	}
-	defer f.Close()
 	buf := make([]byte, probeSize)
-	n, _ := io.ReadFull(f, buf)
+	n := 0
+	procfile.StreamFile(path, func(r io.Reader) error {
+		n, _ = io.ReadFull(r, buf)
+		return nil
+	})
 	var fbuf [8][]byte
-	lines(buf[:n], func(_ int, line []byte) error {
+	procfile.Lines(buf[:n], func(_ int, line []byte) error {
 		// Only whole rows: a path with a newline continues on a line of
 		// another shape, and the last line may be cut.
 		if _, _, ok := unixRow(line); ok {
-			if f := fields(line, fbuf[:]); len(f) >= 7 {
-				if inode, err := atoi(f[6]); err == nil && inode > 0 {
+			if f := procfile.Fields(line, fbuf[:]); len(f) >= 7 {
+				if inode, err := procfile.Atoi(f[6]); err == nil && inode > 0 {
 					probe[uint64(inode)] = struct{}{}
 				}
 			}
@@ -305,9 +304,8 @@ func (o *Owners) unixHolders(holders map[nsPath]map[uidKey]int64, ns uint32, use
 		for k, n := range byOwner {
 			p.Holders = append(p.Holders, Holder{Name: k.name, User: k.user, Sockets: n})
 		}
-		slices.SortFunc(p.Holders, func(a, b Holder) int {
+		p.Holders = topN(p.Holders, top, func(a, b Holder) int {
 			return cmp.Or(cmp.Compare(b.Sockets, a.Sockets), cmp.Compare(a.Name, b.Name), cmp.Compare(a.User, b.User))
 		})
-		p.Holders = cut(p.Holders, top)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/sockwatch/sockwatch/bpf"
+	"github.com/sockwatch/sockwatch/internal/procfile"
 )
 
 // requireIterator fails unless the task_file iterator loads: as root on
@@ -271,7 +272,7 @@ func TestScanOwnersNotOnIterator(t *testing.T) {
 // helperPid finds the process named name.
 func helperPid(t *testing.T, name string) int {
 	t.Helper()
-	pids, err := listPids("/proc")
+	pids, err := procfile.ListPids("/proc")
 	require.NoError(t, err)
 	for _, p := range pids {
 		if comm, err := os.ReadFile("/proc/" + p + "/comm"); err == nil && strings.TrimSuffix(string(comm), "\n") == name {

@@ -3,11 +3,11 @@ package sockwatch
 import (
 	"bytes"
 	"encoding/binary"
-	"runtime"
 	"sync/atomic"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sockwatch/sockwatch/internal/procfile"
 )
 
 // One worker's scan of process descriptors. Every path is built in one
@@ -82,9 +82,9 @@ func (w *ownerScan) scan(pid string) {
 	pidEnd := len(w.path)
 	w.path = append(w.path, "/fd\x00"...)
 	fdEnd := len(w.path) - 1
-	dirfd, err := openat(unix.AT_FDCWD, &w.path[0], unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
+	dirfd, err := procfile.Openat(unix.AT_FDCWD, &w.path[0], unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
 	if err != nil {
-		if denied(err) {
+		if procfile.Denied(err) {
 			w.notInspected++
 		}
 		return
@@ -92,7 +92,7 @@ func (w *ownerScan) scan(pid string) {
 	// The fd directory belongs to the process's effective user, as its
 	// /proc/PID directory does (both take their owner from task_dump_owner).
 	var st unix.Stat_t
-	err = unix.Fstat(dirfd, &st)
+	err = procfile.Fstat(dirfd, &st)
 	var c Owner
 	udpStart := len(w.udp)
 	if err == nil {
@@ -100,7 +100,7 @@ func (w *ownerScan) scan(pid string) {
 	}
 	unix.Close(dirfd)
 	if err != nil || c.Sockets == 0 {
-		if denied(err) {
+		if procfile.Denied(err) {
 			w.notInspected++
 		}
 		w.udp = w.udp[:udpStart]
@@ -112,7 +112,7 @@ func (w *ownerScan) scan(pid string) {
 	if err != nil {
 		// Gone, or become unreadable: its descriptors were read, but without
 		// a name they cannot be told apart from any other process's.
-		if denied(err) {
+		if procfile.Denied(err) {
 			w.notInspected++
 		}
 		w.udp = w.udp[:udpStart]
@@ -123,8 +123,8 @@ func (w *ownerScan) scan(pid string) {
 		dns = pendingDNS{pidDir: string(w.path[:pidEnd]), from: udpStart, to: len(w.udp)}
 		dns.ns, err = w.dns.namespace(dns.pidDir)
 		if err != nil {
-			if !vanished(err) {
-				w.errs = append(w.errs, &FileError{Path: dns.pidDir + "/ns/net", Err: err})
+			if !procfile.Vanished(err) {
+				w.errs = append(w.errs, err)
 			}
 			w.udp = w.udp[:udpStart]
 			return
@@ -141,7 +141,7 @@ func (w *ownerScan) scan(pid string) {
 // w.path holds ROOT/PID/fd up to fdEnd.
 func (w *ownerScan) sockets(dirfd, fdEnd int, c *Owner) error {
 	for {
-		n, err := unix.Getdents(dirfd, w.dirent)
+		n, err := procfile.Getdents(dirfd, w.dirent)
 		if err != nil {
 			return err
 		}
@@ -179,14 +179,14 @@ func (w *ownerScan) sockets(dirfd, fdEnd int, c *Owner) error {
 // or CAP_SYS_PTRACE): a refused link is returned, so that the process counts
 // as not inspected rather than as one without sockets.
 func (w *ownerScan) socket(dirfd int, name []byte, fdEnd int, c *Owner) error {
-	n, err := readlinkat(dirfd, &name[0], w.link[:])
+	n, err := procfile.Readlinkat(dirfd, &name[0], w.link[:])
 	if err != nil {
-		if denied(err) {
+		if procfile.Denied(err) {
 			return err
 		}
 		return nil
 	}
-	inode, ok := socketInode(w.link[:n])
+	inode, ok := procfile.ParseLink(w.link[:n], "socket")
 	if !ok {
 		return nil
 	}
@@ -225,11 +225,11 @@ func (w *ownerScan) socket(dirfd int, name []byte, fdEnd int, c *Owner) error {
 // sameSocket reports whether descriptor name still links to the socket of
 // inode.
 func (w *ownerScan) sameSocket(dirfd int, name []byte, inode uint64) bool {
-	n, err := readlinkat(dirfd, &name[0], w.link[:])
+	n, err := procfile.Readlinkat(dirfd, &name[0], w.link[:])
 	if err != nil {
 		return false
 	}
-	now, ok := socketInode(w.link[:n])
+	now, ok := procfile.ParseLink(w.link[:n], "socket")
 	return ok && now == inode
 }
 
@@ -261,27 +261,14 @@ var noGetxattrat atomic.Bool
 // which saves walking ROOT/PID/fd again for every descriptor.
 func (w *ownerScan) sockProto(dirfd int, name []byte, fdEnd int) (int, error) {
 	if !noGetxattrat.Load() {
-		n, err := getxattrat(dirfd, &name[0], &sockProtoAttr[0], w.proto[:])
+		n, err := procfile.Getxattrat(dirfd, &name[0], &sockProtoAttr[0], w.proto[:])
 		if err != unix.ENOSYS {
 			return n, err
 		}
 		noGetxattrat.Store(true)
 	}
 	w.path = append(append(w.path[:fdEnd], '/'), name...)
-	return getxattr(&w.path[0], &sockProtoAttr[0], w.proto[:])
-}
-
-// socketInode parses the "socket:[INODE]" a socket descriptor links to.
-func socketInode(link []byte) (uint64, bool) {
-	const prefix = "socket:["
-	if len(link) < len(prefix)+2 || string(link[:len(prefix)]) != prefix || link[len(link)-1] != ']' {
-		return 0, false
-	}
-	v, err := atoi(link[len(prefix) : len(link)-1])
-	if err != nil || v < 0 {
-		return 0, false
-	}
-	return uint64(v), true
+	return procfile.Getxattr(&w.path[0], &sockProtoAttr[0], w.proto[:])
 }
 
 // owner adds c, the sockets of one process, to its owner's (by name and
@@ -301,65 +288,14 @@ func (w *ownerScan) owner(comm []byte, uid uint32, c *Owner) *Owner {
 // readComm reads the process name from w.path (ROOT/PID/comm), without the
 // newline the kernel appends.
 func (w *ownerScan) readComm() ([]byte, error) {
-	fd, err := openat(unix.AT_FDCWD, &w.path[0], unix.O_RDONLY|unix.O_CLOEXEC)
+	fd, err := procfile.Openat(unix.AT_FDCWD, &w.path[0], unix.O_RDONLY|unix.O_CLOEXEC)
 	if err != nil {
 		return nil, err
 	}
 	defer unix.Close(fd)
-	n, err := unix.Read(fd, w.comm[:])
+	n, err := procfile.Read(fd, w.comm[:])
 	if err != nil {
 		return nil, err
 	}
 	return bytes.TrimSuffix(w.comm[:n], []byte("\n")), nil
-}
-
-// The system calls, on NUL-terminated byte strings that are already in a
-// buffer: x/sys/unix's wrappers take Go strings and copy each into a new
-// C string, an allocation per descriptor.
-
-func openat(dirfd int, path *byte, flags int) (int, error) {
-	fd, _, e := unix.Syscall6(unix.SYS_OPENAT, uintptr(dirfd), uintptr(unsafe.Pointer(path)), uintptr(flags), 0, 0, 0)
-	if e != 0 {
-		return -1, e
-	}
-	return int(fd), nil
-}
-
-func readlinkat(dirfd int, path *byte, buf []byte) (int, error) {
-	n, _, e := unix.Syscall6(unix.SYS_READLINKAT, uintptr(dirfd), uintptr(unsafe.Pointer(path)),
-		uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)), 0, 0)
-	if e != 0 {
-		return 0, e
-	}
-	return int(n), nil
-}
-
-// xattrArgs is struct xattr_args of getxattrat(2).
-type xattrArgs struct {
-	value uint64
-	size  uint32
-	flags uint32
-}
-
-// sysGetxattrat is the same number on every architecture (Linux 6.13).
-const sysGetxattrat = 464
-
-func getxattrat(dirfd int, path, attr *byte, buf []byte) (int, error) {
-	args := xattrArgs{value: uint64(uintptr(unsafe.Pointer(&buf[0]))), size: uint32(len(buf))}
-	n, _, e := unix.Syscall6(sysGetxattrat, uintptr(dirfd), uintptr(unsafe.Pointer(path)), 0,
-		uintptr(unsafe.Pointer(attr)), uintptr(unsafe.Pointer(&args)), unsafe.Sizeof(args))
-	runtime.KeepAlive(buf)
-	if e != 0 {
-		return 0, e
-	}
-	return int(n), nil
-}
-
-func getxattr(path, attr *byte, buf []byte) (int, error) {
-	n, _, e := unix.Syscall6(unix.SYS_GETXATTR, uintptr(unsafe.Pointer(path)), uintptr(unsafe.Pointer(attr)),
-		uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)), 0, 0)
-	if e != 0 {
-		return 0, e
-	}
-	return int(n), nil
 }

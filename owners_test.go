@@ -18,6 +18,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
+
+	"github.com/sockwatch/sockwatch/internal/procfile"
 )
 
 func TestParseDNSInodes(t *testing.T) {
@@ -426,19 +428,19 @@ func TestScanOwnersUnprivileged(t *testing.T) {
 // beyond ours. The scan must count them as not inspected.
 func unptraceable(t *testing.T) int {
 	t.Helper()
-	pids, err := listPids("/proc")
+	pids, err := procfile.ListPids("/proc")
 	require.NoError(t, err)
 	n := 0
 	for _, pid := range pids {
 		fds, err := os.ReadDir("/proc/" + pid + "/fd")
 		if err != nil {
-			if denied(err) {
+			if procfile.Denied(err) {
 				n++
 			}
 			continue
 		}
 		for _, fd := range fds {
-			if _, err := os.Readlink("/proc/" + pid + "/fd/" + fd.Name()); denied(err) {
+			if _, err := os.Readlink("/proc/" + pid + "/fd/" + fd.Name()); procfile.Denied(err) {
 				n++
 				break
 			}

@@ -2,8 +2,9 @@ package sockwatch
 
 import (
 	"bytes"
-	"os"
 	"strconv"
+
+	"github.com/sockwatch/sockwatch/internal/procfile"
 )
 
 // DefaultPasswdFile is where user names are looked up by default.
@@ -21,12 +22,13 @@ func readUsers(path string) (userNames, error) {
 	if path == "" {
 		path = DefaultPasswdFile
 	}
-	data, err := os.ReadFile(path)
+	var fr procfile.Reader
+	data, err := fr.Read(path)
 	if err != nil {
 		if IsNotExist(err) {
 			return nil, nil
 		}
-		return nil, &FileError{Path: path, Err: err}
+		return nil, err
 	}
 	return parseUsers(data), nil
 }
@@ -34,12 +36,12 @@ func readUsers(path string) (userNames, error) {
 // parseUsers reads the text of a passwd file.
 func parseUsers(data []byte) userNames {
 	u := make(userNames)
-	lines(data, func(_ int, line []byte) error {
+	procfile.Lines(data, func(_ int, line []byte) error {
 		f := bytes.SplitN(line, []byte(":"), 4)
 		if len(f) < 4 || len(f[0]) == 0 {
 			return nil
 		}
-		uid, err := atoi(f[2])
+		uid, err := procfile.Atoi(f[2])
 		if err != nil || uid < 0 || uid > 1<<32-1 {
 			return nil
 		}

@@ -7,6 +7,8 @@ import (
 
 	"github.com/prometheus/procfs"
 	"golang.org/x/sys/unix"
+
+	"github.com/sockwatch/sockwatch/internal/procfile"
 )
 
 // BenchmarkProcfs reads each source of this host's /proc the way sockwatch
@@ -32,8 +34,12 @@ func BenchmarkProcfs(b *testing.B) {
 	for i, p := range procs {
 		pids[i] = strconv.Itoa(p.PID)
 	}
-	// The gather's reader keeps the files it reads open (fileReader.fds).
-	kept := func() *fileReader { return &fileReader{fds: map[string]int{}} }
+	// The gather's reader keeps the files it reads open (procfile.Reader.Hold).
+	kept := func() *procfile.Reader {
+		var r procfile.Reader
+		r.Hold("/proc")
+		return &r
+	}
 	run := func(name string, ours, theirs func(b *testing.B)) {
 		b.Run("source="+name+"/reader=sockwatch", ours)
 		b.Run("source="+name+"/reader=procfs", theirs)
@@ -41,7 +47,7 @@ func BenchmarkProcfs(b *testing.B) {
 
 	// sockwatch reads protocols with sockstat and sockstat6.
 	run("sockstat", func(b *testing.B) {
-		fr, r := kept(), NewReader("/proc")
+		fr, r := kept(), must(NewReader("/proc"))
 		b.ReportAllocs()
 		for b.Loop() {
 			r.readSockstat(fr, "/proc/self/net")
@@ -58,7 +64,7 @@ func BenchmarkProcfs(b *testing.B) {
 		var st Sockstat
 		b.ReportAllocs()
 		for b.Loop() {
-			readInto(fr, "/proc/self/net/protocols", &st, parseProtocols)
+			procfile.ReadInto(fr, "/proc/self/net/protocols", &st, parseProtocols)
 		}
 	}, func(b *testing.B) {
 		b.ReportAllocs()
@@ -98,7 +104,7 @@ func BenchmarkProcfs(b *testing.B) {
 	run("pids", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			listPids("/proc")
+			procfile.ListPids("/proc")
 		}
 	}, func(b *testing.B) {
 		b.ReportAllocs()

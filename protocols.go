@@ -1,6 +1,10 @@
 package sockwatch
 
-import "bytes"
+import (
+	"bytes"
+
+	"github.com/sockwatch/sockwatch/internal/procfile"
+)
 
 // parseProtocols reads what net/protocols has that sockstat does not print:
 // the per-namespace counts of MPTCP sockets, and TCP's memory pressure flag.
@@ -10,8 +14,8 @@ import "bytes"
 func parseProtocols(path string, data []byte, s *Sockstat) error {
 	var buf [32][]byte
 	col, press := -1, -1
-	return lines(data, func(n int, line []byte) error {
-		f := fields(line, buf[:0])
+	return procfile.Lines(data, func(n int, line []byte) error {
+		f := procfile.Fields(line, buf[:0])
 		if len(f) == 0 {
 			return nil
 		}
@@ -25,21 +29,21 @@ func parseProtocols(path string, data []byte, s *Sockstat) error {
 				}
 			}
 			if col < 0 || !bytes.Equal(f[0], []byte("protocol")) {
-				return lineErr(path, n, "no \"protocol ... sockets\" header")
+				return procfile.LineErr(path, n, "no \"protocol ... sockets\" header")
 			}
 			return nil
 		}
 		if string(f[0]) == "TCP" && press >= 0 {
 			if len(f) <= press {
-				return lineErr(path, n, "TCP: no press column")
+				return procfile.LineErr(path, n, "TCP: no press column")
 			}
 			switch string(f[press]) {
 			case "yes":
-				s.TCPPressure = known(1)
+				s.TCPPressure = Known(1)
 			case "no":
-				s.TCPPressure = known(0)
+				s.TCPPressure = Known(0)
 			default:
-				return lineErr(path, n, "TCP press: %q is neither yes nor no", f[press])
+				return procfile.LineErr(path, n, "TCP press: %q is neither yes nor no", f[press])
 			}
 			return nil
 		}
@@ -53,13 +57,13 @@ func parseProtocols(path string, data []byte, s *Sockstat) error {
 			return nil
 		}
 		if len(f) <= col {
-			return lineErr(path, n, "%s: no sockets column", f[0])
+			return procfile.LineErr(path, n, "%s: no sockets column", f[0])
 		}
-		v, err := atoi(f[col])
+		v, err := procfile.Atoi(f[col])
 		if err != nil || v < 0 {
-			return lineErr(path, n, "%s sockets: %q is not a count", f[0], f[col])
+			return procfile.LineErr(path, n, "%s sockets: %q is not a count", f[0], f[col])
 		}
-		*dst = known(v)
+		*dst = Known(v)
 		return nil
 	})
 }

@@ -13,14 +13,14 @@ import (
 // size the scenarios were composed for.
 func readScenario(t *testing.T, name string) *Snapshot {
 	t.Helper()
-	r := NewReader(filepath.Join("testdata", name))
+	r := must(NewReader(filepath.Join("testdata", name)))
 	r.PageSize = 4096
 	s, err := r.Read()
 	require.NoError(t, err)
 	return s
 }
 
-func n(v int64) Num { return known(v) }
+func n(v int64) Num { return Known(v) }
 
 // share is a derived percentage and whether it is known.
 type share struct {
@@ -87,7 +87,7 @@ func TestScenarioOutOfSocketMemory(t *testing.T) {
 	// known.
 	require.Equal(t, OtherSockets{}, s.NumOtherSock())
 	require.False(t, s.Sockstat.NumOtherSock().Known, "no per-namespace figure on such a kernel")
-	r := NewReader(filepath.Join("testdata", "out-of-socket-memory"))
+	r := must(NewReader(filepath.Join("testdata", "out-of-socket-memory")))
 	s, err := r.Read()
 	require.NoError(t, err)
 	scan, err := r.Namespaces(s)
@@ -229,7 +229,7 @@ func TestScenarioHostProcInContainer(t *testing.T) {
 }
 
 func TestScenarioTruncatedSockstat(t *testing.T) {
-	r := NewReader(filepath.Join("testdata", "truncated-sockstat"))
+	r := must(NewReader(filepath.Join("testdata", "truncated-sockstat")))
 	_, err := r.Read()
 	var fe *FileError
 	require.ErrorAs(t, err, &fe)
@@ -239,7 +239,7 @@ func TestScenarioTruncatedSockstat(t *testing.T) {
 }
 
 func TestScenarioBinarySockstat(t *testing.T) {
-	_, err := NewReader(filepath.Join("testdata", "binary-sockstat")).Read()
+	_, err := must(NewReader(filepath.Join("testdata", "binary-sockstat"))).Read()
 	var fe *FileError
 	require.ErrorAs(t, err, &fe)
 	require.Equal(t, 1, fe.Line)
@@ -283,7 +283,7 @@ func TestScenarioGarbageSources(t *testing.T) {
 }
 
 func TestMissingRoot(t *testing.T) {
-	_, err := NewReader(filepath.Join(t.TempDir(), "nope")).Read()
+	_, err := must(NewReader(filepath.Join(t.TempDir(), "nope"))).Read()
 	require.ErrorIs(t, err, fs.ErrNotExist)
 	require.Contains(t, err.Error(), "nope/net/sockstat")
 }

@@ -2,47 +2,10 @@ package sockwatch
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
-	"runtime"
+
+	"github.com/sockwatch/sockwatch/internal/procfile"
 )
-
-// Reader reads socket accounting under one proc root. It keeps a buffer
-// and, on a real proc, the dozen files Read reads open between reads, so one
-// Reader must not be used by two goroutines at once. A Reader that is
-// dropped releases its files when it is collected.
-type Reader struct {
-	// Root is the proc root, as returned by ProcRoot.
-	Root string
-	// PageSize converts the kernel's page counts to bytes; the host's by default.
-	PageSize int64
-	// SkipCounters leaves netstat, snmp and snmp6 unread, and Counters
-	// unknown, in Read and Namespaces: for a caller that does not report
-	// them, they are half the kernel's cost of a read.
-	SkipCounters bool
-	// NamespaceCountersOnly makes Namespaces read only the counters of the
-	// namespaces other than the snapshot's (netstat, snmp, snmp6), leaving
-	// their Sockstat unknown: for a caller that only sums the counters, it
-	// halves the kernel's cost of each. On kernels before 4.16 their
-	// sockstat is read all the same: the host's numothersock takes their TCP
-	// sockets off.
-	NamespaceCountersOnly bool
-
-	fr       fileReader // for Namespaces: many processes, nothing kept open
-	host     fileReader // for Read: the same files every time
-	hostInit bool
-	netDir   string // the net directory the last good Read used
-	foreign  bool   // whether netDir is another namespace than the reader's
-	// kernel is the release of the kernel read, from sys/kernel/osrelease;
-	// read once.
-	kernel     Kernel
-	kernelRead bool
-}
-
-// NewReader returns a Reader for the proc root ProcRoot(root) picks.
-func NewReader(root string) *Reader {
-	return &Reader{Root: ProcRoot(root), PageSize: int64(os.Getpagesize())}
-}
 
 // Snapshot is one reading of the host's socket accounting.
 type Snapshot struct {
@@ -81,22 +44,12 @@ type Snapshot struct {
 // figure depends on, cannot be read or parsed; every other failure is listed
 // in Snapshot.Errors.
 func (r *Reader) Read() (*Snapshot, error) {
-	if !r.hostInit {
-		r.hostInit = true
-		if onProc(r.Root) {
-			r.host.fds = make(map[string]int)
-			runtime.AddCleanup(r, closeFDs, r.host.fds)
-		}
-	}
-	if r.netDir == "" {
-		r.netDir = netDir(r.Root)
-		r.foreign = otherNetNS(r.netDir)
-	}
+	r.hold()
 	if !r.kernelRead {
 		r.kernelRead = true
 		r.kernel = readKernel(&r.fr, r.Root)
 	}
-	s := &Snapshot{Root: r.Root, NetDir: r.netDir, PageSize: r.PageSize, Kernel: r.kernel}
+	s := &Snapshot{Root: r.Root, NetDir: r.hostNetDir(), PageSize: r.PageSize, Kernel: r.kernel}
 	var err error
 	s.Sockstat, s.Errors, err = r.readSockstat(&r.host, s.NetDir)
 	if err != nil {
@@ -113,7 +66,7 @@ func (r *Reader) Read() (*Snapshot, error) {
 	}
 
 	path := filepath.Join(r.Root, "user_beancounters")
-	data, err := r.host.read(path)
+	data, err := r.host.Read(path)
 	if err == nil {
 		s.Beancounters, err = parseBeancounters(path, data)
 	}
@@ -129,11 +82,11 @@ func (r *Reader) Read() (*Snapshot, error) {
 // sockstat cannot be read or parsed; the failures of the other two, which
 // leave their figures unknown, are returned alongside, as is a negative
 // "sockets: used".
-func (r *Reader) readSockstat(fr *fileReader, dir string) (Sockstat, []error, error) {
+func (r *Reader) readSockstat(fr *procfile.Reader, dir string) (Sockstat, []error, error) {
 	var st Sockstat
 	var errs []error
 	path := filepath.Join(dir, "sockstat")
-	data, err := fr.read(path)
+	data, err := fr.Read(path)
 	if err == nil {
 		err = parseSockstat(path, data, &st)
 	}
@@ -147,7 +100,7 @@ func (r *Reader) readSockstat(fr *fileReader, dir string) (Sockstat, []error, er
 		{"sockstat6", parseSockstat},
 		{"protocols", parseProtocols},
 	} {
-		if err := readInto(fr, filepath.Join(dir, src.name), &st, src.parse); err != nil {
+		if err := procfile.ReadInto(fr, filepath.Join(dir, src.name), &st, src.parse); err != nil {
 			errs = append(errs, err)
 		}
 	}

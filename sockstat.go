@@ -3,6 +3,8 @@ package sockwatch
 import (
 	"bytes"
 	"fmt"
+
+	"github.com/sockwatch/sockwatch/internal/procfile"
 )
 
 // Sockstat holds net/sockstat and net/sockstat6 (and two counts of
@@ -69,30 +71,30 @@ type Sockstat struct {
 func parseSockstat(path string, data []byte, s *Sockstat) error {
 	var buf [16][]byte
 	seen := false
-	err := lines(data, func(n int, line []byte) error {
+	err := procfile.Lines(data, func(n int, line []byte) error {
 		if len(bytes.TrimSpace(line)) == 0 {
 			return nil
 		}
 		colon := bytes.IndexByte(line, ':')
 		if colon <= 0 {
-			return lineErr(path, n, "no \"LABEL:\" at the start of the line")
+			return procfile.LineErr(path, n, "no \"LABEL:\" at the start of the line")
 		}
 		label := line[:colon]
-		f := fields(line[colon+1:], buf[:])
+		f := procfile.Fields(line[colon+1:], buf[:])
 		if len(f) == 0 || len(f)%2 != 0 {
-			return lineErr(path, n, "%s: want key value pairs, got %d fields", label, len(f))
+			return procfile.LineErr(path, n, "%s: want key value pairs, got %d fields", label, len(f))
 		}
 		for i := 0; i < len(f); i += 2 {
-			v, err := atoi(f[i+1])
+			v, err := procfile.Atoi(f[i+1])
 			if err == nil && v < 0 && string(label) == "sockets" && string(f[i]) == "used" {
 				s.usedNegative, s.SocketsUsed = v, Num{}
 				continue
 			}
 			if err != nil || v < 0 {
-				return lineErr(path, n, "%s %s: %q is not a count", label, f[i], f[i+1])
+				return procfile.LineErr(path, n, "%s %s: %q is not a count", label, f[i], f[i+1])
 			}
 			if dst := s.field(label, f[i]); dst != nil {
-				*dst = known(v)
+				*dst = Known(v)
 			}
 		}
 		seen = true

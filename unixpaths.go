@@ -1,20 +1,16 @@
 package sockwatch
 
 import (
-	"bufio"
 	"bytes"
 	"io"
-	"sync"
+
+	"github.com/sockwatch/sockwatch/internal/procfile"
 )
 
 // unixPathMax is the longest path the kernel prints for a UNIX socket: all
 // of sun_path, 108 bytes (a pathname bound without a terminating NUL, or an
 // abstract name whose leading NUL is printed as "@").
 const unixPathMax = 108
-
-// tableReaders are the buffers of the streaming table parsers (streamLines),
-// reused: with namespaces on, a gather reads one unix table per namespace.
-var tableReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 64<<10) }}
 
 // countUnixPaths streams the unix table read from r (named path in errors)
 // and calls bound with the path of every socket that has one, and returns the
@@ -37,7 +33,7 @@ var tableReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 6
 // NUL bytes as "@" too; a NUL found in the file is shown the same way.
 func countUnixPaths(path string, r io.Reader, bound func(path []byte)) (rows int64, err error) {
 	u := unixPaths{path: path}
-	err = streamLines(path, r, func(n int, line []byte) error { return u.line(n, line, bound) })
+	err = procfile.StreamLines(path, r, func(n int, line []byte) error { return u.line(n, line, bound) })
 	if err == nil {
 		err = u.flush(bound)
 	}
@@ -49,7 +45,8 @@ func countUnixPaths(path string, r io.Reader, bound func(path []byte)) (rows int
 
 // unixPaths is the state of countUnixPaths between lines: a struct rather
 // than variables the line callback captures, each of which it would reach
-// through a pointer of its own, which made the parse a quarter slower.
+// through a pointer of its own, at every line of a table that can hold
+// hundreds of thousands.
 type unixPaths struct {
 	path    string
 	rows    int64
@@ -65,7 +62,7 @@ func (u *unixPaths) line(n int, line []byte, bound func(path []byte)) error {
 	switch rest, hasPath, ok := unixRow(line); {
 	case n == 1:
 		if !bytes.HasPrefix(line, []byte("Num ")) {
-			return lineErr(u.path, n, "no \"Num RefCount ...\" header")
+			return procfile.LineErr(u.path, n, "no \"Num RefCount ...\" header")
 		}
 	case ok:
 		if err := u.flush(bound); err != nil {
@@ -76,14 +73,14 @@ func (u *unixPaths) line(n int, line []byte, bound func(path []byte)) error {
 		// An empty rest with a path is a path that starts with a
 		// newline: the next line must continue it.
 		if len(rest) > unixPathMax {
-			return lineErr(u.path, n, "path longer than %d bytes", unixPathMax)
+			return procfile.LineErr(u.path, n, "path longer than %d bytes", unixPathMax)
 		}
 		u.p = appendPath(u.buf[:0], rest)
 		u.inPath = hasPath
 	case !u.inPath:
-		return lineErr(u.path, n, "not a row of the unix table (and no path before it to continue)")
+		return procfile.LineErr(u.path, n, "not a row of the unix table (and no path before it to continue)")
 	case len(u.p)+1+len(line) > unixPathMax:
-		return lineErr(u.path, n, "not a row of the unix table, and too long to continue the path of the row before it")
+		return procfile.LineErr(u.path, n, "not a row of the unix table, and too long to continue the path of the row before it")
 	default:
 		u.p = appendPath(append(u.p, '\n'), line)
 	}
@@ -96,7 +93,7 @@ func (u *unixPaths) flush(bound func(path []byte)) error {
 		return nil
 	}
 	if len(u.p) == 0 {
-		return lineErr(u.path, u.rowLine, "empty path after the inode")
+		return procfile.LineErr(u.path, u.rowLine, "empty path after the inode")
 	}
 	bound(u.p)
 	return nil

@@ -3,18 +3,16 @@ package sockwatch
 import (
 	"io"
 	"path/filepath"
+
+	"github.com/sockwatch/sockwatch/internal/procfile"
 )
 
 // UnixSockets counts the UNIX sockets of the host's network namespace: the
 // rows of net/unix, what "ss -x | wc -l" counts by hand. It streams the table
 // without keeping anything, but the kernel's cost of printing it grows with
-// the number of sockets (about 60 ms for 90,000), so it is not part of Read.
+// the number of sockets (README, Cost), so it is not part of Read.
 func (r *Reader) UnixSockets() (Num, error) {
-	dir := r.netDir // as the last Read found it
-	if dir == "" {
-		dir = netDir(r.Root)
-	}
-	return countUnixRows(dir)
+	return countUnixRows(r.hostNetDir())
 }
 
 // UnixSockets counts the UNIX sockets of the namespace, as Reader.UnixSockets
@@ -30,12 +28,12 @@ func (ns *NetNS) UnixSockets() (Num, error) { return countUnixRows(ns.NetDir) }
 func countUnixRows(dir string) (Num, error) {
 	path := filepath.Join(dir, "unix")
 	var rows int64
-	err := streamFile(path, func(r io.Reader) (err error) {
+	err := procfile.StreamFile(path, func(r io.Reader) (err error) {
 		rows, err = countUnixPaths(path, r, func([]byte) {})
 		return err
 	})
 	if err != nil {
 		return Num{}, err
 	}
-	return known(rows), nil
+	return Known(rows), nil
 }

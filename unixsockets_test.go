@@ -15,10 +15,10 @@ func TestUnixSocketsFixture(t *testing.T) {
 	data, err := os.ReadFile(filepath.Join("testdata", "unix-hostile", "unix"))
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(root, "net", "unix"), data, 0o644))
-	got, err := NewReader(root).UnixSockets()
+	got, err := must(NewReader(root)).UnixSockets()
 	require.NoError(t, err)
 	want, err := countUnixPaths("unix", bytes.NewReader(data), func([]byte) {})
 	require.NoError(t, err)
-	require.Equal(t, known(want), got)
+	require.Equal(t, Known(want), got)
 	require.Positive(t, want)
 }

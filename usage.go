@@ -9,6 +9,16 @@ package sockwatch
 // orphans are killed from a quarter of the configured limit on.
 const OrphanPenalty = 4
 
+// Percent is used in percent of limit; unknown when either side is, when
+// the limit is not positive (a zero limit has no meaningful share), or when
+// it is LONG_MAX, unlimited. Every share the wrappers report is this one.
+func Percent(used, limit Num) (float64, bool) {
+	if !used.Known || !limit.Known || limit.Value <= 0 || NoLimit(limit) {
+		return 0, false
+	}
+	return float64(used.Value) * 100 / float64(limit.Value), true
+}
+
 // TCPMemBytes is TCP memory in bytes.
 func (s *Snapshot) TCPMemBytes() Num { return s.bytes(s.Sockstat.TCPMemPages) }
 
@@ -22,17 +32,17 @@ func (s *Snapshot) bytes(pages Num) Num {
 	if !pages.Known || s.PageSize <= 0 {
 		return Num{}
 	}
-	return known(pages.Value * s.PageSize)
+	return Known(pages.Value * s.PageSize)
 }
 
 // TCPMemUsedPercent is TCP memory in percent of tcp_mem's max line.
 func (s *Snapshot) TCPMemUsedPercent() (float64, bool) {
-	return percent(s.Sockstat.TCPMemPages, s.Limits.TCPMemMaxPages)
+	return Percent(s.Sockstat.TCPMemPages, s.Limits.TCPMemMaxPages)
 }
 
 // UDPMemUsedPercent is UDP memory in percent of udp_mem's max line.
 func (s *Snapshot) UDPMemUsedPercent() (float64, bool) {
-	return percent(s.Sockstat.UDPMemPages, s.Limits.UDPMemMaxPages)
+	return Percent(s.Sockstat.UDPMemPages, s.Limits.UDPMemMaxPages)
 }
 
 // TCPMemUnderPressure reports whether TCP is in memory pressure, shrinking
@@ -54,7 +64,7 @@ func (s *Snapshot) TCPMemUnderPressure() (pressure, ok bool) {
 
 // TCPOrphanUsedPercent is the orphan count in percent of tcp_max_orphans.
 func (s *Snapshot) TCPOrphanUsedPercent() (float64, bool) {
-	return percent(s.Sockstat.TCPOrphan, s.Limits.TCPMaxOrphans)
+	return Percent(s.Sockstat.TCPOrphan, s.Limits.TCPMaxOrphans)
 }
 
 // TCPOrphanPenaltyPercent is the orphan count in percent of tcp_max_orphans
@@ -62,15 +72,19 @@ func (s *Snapshot) TCPOrphanUsedPercent() (float64, bool) {
 // killing orphans.
 func (s *Snapshot) TCPOrphanPenaltyPercent() (float64, bool) {
 	p, ok := s.TCPOrphanUsedPercent()
-	return p * OrphanPenalty, ok
+	return UnderOrphanPenalty(p), ok
 }
+
+// UnderOrphanPenalty is an orphan count's share of tcp_max_orphans, in
+// percent, as the kernel may count it: OrphanPenalty times.
+func UnderOrphanPenalty(percent float64) float64 { return percent * OrphanPenalty }
 
 // TCPTimeWaitUsedPercent is TIME_WAIT sockets in percent of tcp_max_tw_buckets.
 func (s *Snapshot) TCPTimeWaitUsedPercent() (float64, bool) {
-	return percent(s.Sockstat.TCPTimeWait, s.Limits.TCPMaxTWBuckets)
+	return Percent(s.Sockstat.TCPTimeWait, s.Limits.TCPMaxTWBuckets)
 }
 
 // FilesUsedPercent is allocated file handles in percent of fs.file-max.
 func (s *Snapshot) FilesUsedPercent() (float64, bool) {
-	return percent(s.Limits.FilesAllocated, s.Limits.FilesMax)
+	return Percent(s.Limits.FilesAllocated, s.Limits.FilesMax)
 }

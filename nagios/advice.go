@@ -102,7 +102,7 @@ func doubleAdvice(sysctl string, used, limit sockwatch.Num, what, otherwise stri
 // its barrier holds few once its processes gave up, so held alone would
 // suggest lowering it.
 func beancounterAdvice(b sockwatch.Beancounter) string {
-	hard, ok := b.HardLimit()
+	hard, _, ok := b.HardLimit()
 	if !ok {
 		return fmt.Sprintf("the numothersock barrier and limit of container %s are unlimited; find the process leaking UNIX or UDP sockets", b.ID)
 	}

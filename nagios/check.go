@@ -50,9 +50,12 @@ func (c *config) selected(metric string) bool {
 // given raised (see package privilege), then drops them for good: the state
 // file and the output are handled with none.
 func check(cfg *config) *plugin.Result {
-	c := &checker{cfg: cfg, reader: sockwatch.NewReader(cfg.ProcRoot), now: time.Now()}
+	reader, err := sockwatch.NewReader(cfg.ProcRoot)
+	if err != nil {
+		return &plugin.Result{State: plugin.Unknown, Summary: "cannot read socket statistics: " + err.Error()}
+	}
+	c := &checker{cfg: cfg, reader: reader, now: time.Now()}
 	c.reader.NamespaceCountersOnly = !cfg.Namespaces
-	var err error
 	if perr := privilege.During(privilege.Scan|privilege.BPF, func() { err = c.scan() }); perr != nil {
 		return &plugin.Result{State: plugin.Unknown, Summary: perr.Error()}
 	}
@@ -120,7 +123,7 @@ func (c *checker) scan() error {
 	c.snap = snap
 	c.nsScan, c.nsErr = c.reader.Namespaces(snap)
 	if c.cfg.Top > 0 {
-		c.ownerScan, c.ownerErr = sockwatch.ScanOwners(snap.Root, sockwatch.OwnerOptions{Top: c.cfg.Top, UnixNetDir: snap.NetDir})
+		c.ownerScan, c.ownerErr = c.reader.Owners(sockwatch.OwnerOptions{Top: c.cfg.Top})
 	}
 	return nil
 }
@@ -187,9 +190,9 @@ func (c *checker) memory(add func(*item)) {
 		if m.metric == mTCPMem {
 			it.pressure = s.Sockstat.TCPPressure
 			if p, ok := s.TCPMemUnderPressure(); ok {
-				it.underPressure = num(0)
+				it.underPressure = sockwatch.Known(0)
 				if p {
-					it.underPressure = num(1)
+					it.underPressure = sockwatch.Known(1)
 				}
 			}
 			if min := s.PagesToBytes(m.minPages); min.Known {
@@ -236,16 +239,13 @@ func (c *checker) numOtherSock(add func(*item)) {
 // beancounterItem is the numothersock of one container, judged against
 // where the kernel refuses it: the lower of barrier and limit.
 func beancounterItem(b sockwatch.Beancounter) *item {
-	it := &item{metric: mNumOtherSock, label: mNumOtherSock + "_" + b.ID, value: num(b.Held),
+	it := &item{metric: mNumOtherSock, label: mNumOtherSock + "_" + b.ID, value: sockwatch.Known(b.Held),
 		what: "container " + b.ID + " numothersock", limitName: "barrier"}
 	if b.ID == "0" {
 		it.what = "host (container 0) numothersock"
 	}
-	if hard, ok := b.HardLimit(); ok {
-		it.limit = num(hard)
-		if sockwatch.Unlimited(b.Barrier) || b.Limit < b.Barrier {
-			it.limitName = "limit"
-		}
+	if hard, name, ok := b.HardLimit(); ok {
+		it.limit, it.limitName = sockwatch.Known(hard), name
 	} else {
 		it.unlimited, it.limitName = true, "barrier and limit"
 	}
@@ -253,8 +253,6 @@ func beancounterItem(b sockwatch.Beancounter) *item {
 	it.advice = beancounterAdvice(b)
 	return it
 }
-
-func num(v int64) sockwatch.Num { return sockwatch.Num{Value: v, Known: true} }
 
 // result assembles the plugin output from the evaluated items.
 func (c *checker) result() *plugin.Result {

@@ -53,7 +53,7 @@ func (c *checker) observeCounters() {
 	}
 	for _, b := range c.snap.Beancounters {
 		if b.Resource == mNumOtherSock {
-			c.observe(failcntKey(b), "container "+b.ID+" numothersock failcnt", num(b.FailCnt))
+			c.observe(failcntKey(b), "container "+b.ID+" numothersock failcnt", sockwatch.Known(b.FailCnt))
 		}
 	}
 }
@@ -100,7 +100,7 @@ func (c *checker) counters() {
 		it := &item{metric: spec.metrics[0], label: spec.label(), what: spec.label(), uom: plugin.UOMCounter,
 			counter: true, perfdata: true, advice: spec.why + "; " + c.advice[spec.label()]}
 		if u.Sum[e].Known {
-			it.value = num(u.Totals[e])
+			it.value = sockwatch.Known(u.Totals[e])
 		}
 		c.alertGrowth(it, spec.label(), spec.state)
 		c.items = append(c.items, it)
@@ -154,10 +154,10 @@ func counterAdvice(s *sockwatch.Snapshot) map[string]string {
 	l := &s.Limits
 	mem := tcpMemAdvice(s)
 	return map[string]string{
-		"tcp_abort_on_memory":  orphansAdvice(s.Sockstat.TCPOrphan, l.TCPMaxOrphans) + "; and " + mem,
-		"tcp_memory_pressures": mem,
-		"tcp_tw_overflow":      twOverflowAdvice(l.TCPMaxTWBuckets),
-		"udp_mem_errors":       udpMemAdvice(s) + "; or raise net.ipv4.udp_rmem_min, what each UDP socket keeps above the min line",
+		sockwatch.TCPAbortOnMemory.String():    orphansAdvice(s.Sockstat.TCPOrphan, l.TCPMaxOrphans) + "; and " + mem,
+		sockwatch.TCPMemoryPressures.String():  mem,
+		sockwatch.TCPTimeWaitOverflow.String(): twOverflowAdvice(l.TCPMaxTWBuckets),
+		sockwatch.UDPMemErrors.String():        udpMemAdvice(s) + "; or raise net.ipv4.udp_rmem_min, what each UDP socket keeps above the min line",
 	}
 }
 
@@ -173,7 +173,7 @@ func twOverflowAdvice(limit sockwatch.Num) string {
 // container a socket.
 func (c *checker) failcnt(b sockwatch.Beancounter, bc *item) {
 	it := &item{metric: mNumOtherSock, label: bc.label + "_failcnt", what: "container " + b.ID + " numothersock failcnt",
-		uom: plugin.UOMCounter, value: num(b.FailCnt), counter: true, perfdata: bc.label == mNumOtherSock,
+		uom: plugin.UOMCounter, value: sockwatch.Known(b.FailCnt), counter: true, perfdata: bc.label == mNumOtherSock,
 		advice: "the kernel refused sockets to container " + b.ID + "; " + bc.advice}
 	c.alertGrowth(it, failcntKey(b), plugin.Critical)
 	if it.state != plugin.OK {

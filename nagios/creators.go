@@ -67,7 +67,7 @@ func (c *checker) creators() {
 	s := tr.sample
 	if c.cfg.selected(mCreationRate) {
 		it := &item{metric: mCreationRate, label: "sockets_created_per_second", what: "sockets created per second",
-			value:  num(int64(math.Round(s.CreatedPerSecond))),
+			value:  sockwatch.Known(int64(math.Round(s.CreatedPerSecond))),
 			advice: "see the top creators below: a process creating sockets at this rate is usually retrying or resolving names in a loop"}
 		it.perfdata = true
 		it.evaluate(c.cfg.Warn, c.cfg.Crit)

@@ -63,12 +63,7 @@ func (it *item) setLimit(limit sockwatch.Num) {
 }
 
 // percent is value in percent of limit.
-func (it *item) percent() (float64, bool) {
-	if !it.value.Known || !it.limit.Known || it.limit.Value <= 0 {
-		return 0, false
-	}
-	return float64(it.value.Value) * 100 / float64(it.limit.Value), true
-}
+func (it *item) percent() (float64, bool) { return sockwatch.Percent(it.value, it.limit) }
 
 // evaluate applies the thresholds: the user's for the metric, else the
 // defaults. A percent threshold the user gave that cannot be applied, for
@@ -151,7 +146,7 @@ func (it *item) describe() string {
 		if p, ok := it.percent(); ok {
 			fmt.Fprintf(&b, " (%.1f%%", p)
 			if it.penalty {
-				fmt.Fprintf(&b, ", %.1f%% under the %dx penalty", p*sockwatch.OrphanPenalty, sockwatch.OrphanPenalty)
+				fmt.Fprintf(&b, ", %.1f%% under the %dx penalty", sockwatch.UnderOrphanPenalty(p), sockwatch.OrphanPenalty)
 			}
 			b.WriteByte(')')
 		}

@@ -143,7 +143,7 @@ func (c *checker) takeBaseline(prev *stateData) {
 		c.tracker.Totals[spec.event] = prev.Totals[spec.label()]
 		if v, ok := prev.Counters[spec.label()]; ok && prev.Namespaces == nil {
 			// Kept before baselines were per namespace: the host's.
-			c.tracker.HostFallback[spec.event] = sockwatch.Num{Value: v, Known: true}
+			c.tracker.HostFallback[spec.event] = sockwatch.Known(v)
 		}
 	}
 	// What this run does not read again (a container's failcnt whose

@@ -89,16 +89,9 @@ func hostGauges(snap *core.Snapshot) map[string]any {
 // hostCounters are the kernel's event counters; empty when none is known.
 func hostCounters(c *core.Counters) map[string]any {
 	f := make(map[string]any, 10)
-	putNum(f, "tcp_abort_on_memory", c.TCPAbortOnMemory)
-	putNum(f, "tcp_memory_pressures", c.TCPMemoryPressures)
-	putNum(f, "tcp_memory_pressures_chrono_ms", c.TCPMemoryPressuresChrono)
-	putNum(f, "tcp_tw_overflow", c.TCPTimeWaitOverflow)
-	putNum(f, "udp_rcvbuf_errors", c.UDPRcvbufErrors)
-	putNum(f, "udp_sndbuf_errors", c.UDPSndbufErrors)
-	putNum(f, "udp_mem_errors", c.UDPMemErrors)
-	putNum(f, "udp6_rcvbuf_errors", c.UDP6RcvbufErrors)
-	putNum(f, "udp6_sndbuf_errors", c.UDP6SndbufErrors)
-	putNum(f, "udp6_mem_errors", c.UDP6MemErrors)
+	for name, n := range c.All() {
+		putNum(f, name, n)
+	}
 	return f
 }
 

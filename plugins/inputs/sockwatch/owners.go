@@ -20,7 +20,7 @@ import (
 // scan also counts the UNIX sockets and the UDP sockets connected to DNS,
 // which go into the host fields.
 func (s *Sockwatch) gatherOwners(acc telegraf.Accumulator, host map[string]any, netDir string, now time.Time) {
-	o, err := core.ScanOwners(s.reader.Root, core.OwnerOptions{Top: s.OwnersTop, UnixNetDir: netDir})
+	o, err := s.reader.Owners(core.OwnerOptions{Top: s.OwnersTop, UnixNetDir: netDir})
 	if err != nil {
 		acc.AddError(err)
 		return

@@ -93,7 +93,9 @@ func (s *Sockwatch) Init() error {
 			return fmt.Errorf("cgroup root %s is not a directory", s.cgroupRoot)
 		}
 	}
-	s.reader = core.NewReader(root)
+	if s.reader, err = core.NewReader(root); err != nil {
+		return fmt.Errorf("proc root %s (%s): %w", root, rootSource(s.ProcRoot), err)
+	}
 	// With counters off, netstat, snmp and snmp6 are not read at all.
 	s.reader.SkipCounters = !s.Counters
 	// Without the per-namespace series, the namespaces are read for the

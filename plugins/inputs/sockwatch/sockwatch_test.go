@@ -79,7 +79,8 @@ func beancounter(ctid, resource string, held, maxheld, barrier, limit, failcnt i
 // computed is tested with the core.
 func numOtherSock(t testing.TB, tree string, fields map[string]any) map[string]any {
 	t.Helper()
-	r := core.NewReader(scenario(t, tree))
+	r, err := core.NewReader(scenario(t, tree))
+	require.NoError(t, err)
 	snap, err := r.Read()
 	require.NoError(t, err)
 	_, err = r.Namespaces(snap)

@@ -1,4 +1,4 @@
-package sockwatch
+package procfile
 
 import (
 	"errors"
@@ -15,7 +15,7 @@ type FileError struct {
 	Line int
 	Err  error
 	// Withheld is set when the message leaves out the file's text, which
-	// it would otherwise quote: see lineErr.
+	// it would otherwise quote: see LineErr.
 	Withheld bool
 }
 
@@ -40,7 +40,7 @@ func IsNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
 // withheld stands for the text of a file that an error does not quote.
 const withheld = "[...]"
 
-// lineErr is a parse error on line of the file at path: format says what
+// LineErr is a parse error on line of the file at path: format says what
 // was expected, and its string arguments are text of the file (a label, a
 // field). That text is quoted only from a file under proc or one of the
 // real user's own: a proc root of the caller's choosing could be links to
@@ -48,7 +48,7 @@ const withheld = "[...]"
 // with raised privileges reads only the real /proc; this holds for any
 // run.) A path that is gone, or never was (a parser's tests), has nothing
 // left to protect.
-func lineErr(path string, line int, format string, args ...any) error {
+func LineErr(path string, line int, format string, args ...any) error {
 	e := &FileError{Path: path, Line: line}
 	if !quotable(path) {
 		for i, a := range args {
@@ -66,6 +66,19 @@ func lineErr(path string, line int, format string, args ...any) error {
 // quotable reports whether the text of the file at path may be quoted.
 func quotable(path string) bool {
 	var st syscall.Stat_t
-	err := syscall.Stat(path, &st)
-	return errors.Is(err, syscall.ENOENT) || err == nil && (int(st.Uid) == os.Getuid() || onProc(path))
+	err := Stat(path, &st)
+	return errors.Is(err, syscall.ENOENT) || err == nil && (int(st.Uid) == os.Getuid() || OnProc(path))
+}
+
+// Vanished reports whether err means a process exited while it was read:
+// its directory is gone (ENOENT), or a file of it opened before it exited
+// no longer leads to a task (ESRCH).
+func Vanished(err error) bool {
+	return IsNotExist(err) || errors.Is(err, syscall.ESRCH)
+}
+
+// Denied reports whether err means a process may not be inspected: the
+// mode of its directory, or the kernel's ptrace access check.
+func Denied(err error) bool {
+	return errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM)
 }

@@ -1,4 +1,4 @@
-package sockwatch
+package procfile
 
 import (
 	"bufio"
@@ -7,13 +7,14 @@ import (
 	"io"
 	"math"
 	"os"
+	"sync"
 )
 
 // Helpers for the kernel's space-separated text tables. They work on the
 // bytes in place, so parsing allocates nothing.
 
-// lines yields each line of data (without its newline) with its 1-based number.
-func lines(data []byte, yield func(n int, line []byte) error) error {
+// Lines yields each line of data (without its newline) with its 1-based number.
+func Lines(data []byte, yield func(n int, line []byte) error) error {
 	for n := 1; len(data) > 0; n++ {
 		line := data
 		if i := bytes.IndexByte(data, '\n'); i >= 0 {
@@ -28,11 +29,17 @@ func lines(data []byte, yield func(n int, line []byte) error) error {
 	return nil
 }
 
-// streamLines is lines for a table too big to read whole: it reads r (named
-// path in errors) through one of the tableReaders and yields each line
-// (without its newline, valid only during the call) with its 1-based number.
-// An empty r is an error, as is a line longer than the reader's buffer.
-func streamLines(path string, r io.Reader, yield func(n int, line []byte) error) error {
+// tableReaders are the buffers of StreamLines, reused: with namespaces on,
+// a gather reads one unix table per namespace. A buffer bounds the longest
+// line: a row of the unix table (a path of at most 108 bytes printed after
+// the fixed columns) or of the udp tables is far shorter.
+var tableReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 64<<10) }}
+
+// StreamLines is Lines for a table too big to read whole: it reads r (named
+// path in errors) through a pooled buffer and yields each line (without its
+// newline, valid only during the call) with its 1-based number. An empty r
+// is an error, as is a line longer than the buffer.
+func StreamLines(path string, r io.Reader, yield func(n int, line []byte) error) error {
 	br := tableReaders.Get().(*bufio.Reader)
 	br.Reset(r)
 	defer func() {
@@ -42,7 +49,7 @@ func streamLines(path string, r io.Reader, yield func(n int, line []byte) error)
 	for n := 1; ; n++ {
 		line, err := br.ReadSlice('\n')
 		if err == bufio.ErrBufferFull {
-			return lineErr(path, n, "line longer than %d bytes", br.Size())
+			return LineErr(path, n, "line longer than %d bytes", br.Size())
 		}
 		if err != nil && err != io.EOF {
 			return &FileError{Path: path, Err: err}
@@ -62,9 +69,9 @@ func streamLines(path string, r io.Reader, yield func(n int, line []byte) error)
 	}
 }
 
-// streamFile opens the file at path and gives it to parse, which reads it
+// StreamFile opens the file at path and gives it to parse, which reads it
 // before the file is closed. An error opening it is a FileError naming path.
-func streamFile(path string, parse func(io.Reader) error) error {
+func StreamFile(path string, parse func(io.Reader) error) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return &FileError{Path: path, Err: err}
@@ -73,8 +80,8 @@ func streamFile(path string, parse func(io.Reader) error) error {
 	return parse(f)
 }
 
-// fields splits line at runs of spaces and tabs into dst, which it returns.
-func fields(line []byte, dst [][]byte) [][]byte {
+// Fields splits line at runs of spaces and tabs into dst, which it returns.
+func Fields(line []byte, dst [][]byte) [][]byte {
 	dst = dst[:0]
 	for {
 		for len(line) > 0 && (line[0] == ' ' || line[0] == '\t') {
@@ -94,9 +101,9 @@ func fields(line []byte, dst [][]byte) [][]byte {
 
 var errNumber = errors.New("not a decimal integer")
 
-// atoi parses a decimal int64 with an optional sign, rejecting anything else,
+// Atoi parses a decimal int64 with an optional sign, rejecting anything else,
 // overflow included: a figure that does not fit is an error, not a wrap.
-func atoi(b []byte) (int64, error) {
+func Atoi(b []byte) (int64, error) {
 	neg := false
 	if len(b) > 0 && (b[0] == '-' || b[0] == '+') {
 		neg = b[0] == '-'
