@@ -11,7 +11,7 @@ LDFLAGS ?=
 # Fuzz targets, each run briefly by `make test` (package:target). FUZZTIME is a
 # count: a duration races Go 1.26's fuzz coordinator into a spurious
 # "context deadline exceeded" at its end (golang/go#75804).
-FUZZ    := .:FuzzSockstat .:FuzzLimits .:FuzzNetstat .:FuzzSnmp6 .:FuzzBeancounters .:FuzzProtocols .:FuzzUnixPaths ./internal/procfile:FuzzNetNSLink .:FuzzMemoryStat .:FuzzDNSInodes .:FuzzPasswd ./internal/procfile:FuzzSocketInode .:FuzzDiagReply ./bpf:FuzzTaskSockets ./nagios:FuzzRange ./nagios:FuzzThreshold ./nagios:FuzzParseArgs ./nagios:FuzzPerfdata ./nagios:FuzzStateFile
+FUZZ    := .:FuzzSockstat .:FuzzLimits .:FuzzNetstat .:FuzzSnmp6 .:FuzzBeancounters .:FuzzProtocols .:FuzzUnixPaths ./internal/procfile:FuzzNetNSLink .:FuzzMemoryStat .:FuzzDNSInodes .:FuzzPasswd ./internal/procfile:FuzzSocketInode .:FuzzDiagReply ./bpf:FuzzTaskSockets ./nagios/plugin:FuzzRange ./nagios/plugin:FuzzThreshold ./nagios/plugin:FuzzPerfdata ./nagios:FuzzParseArgs ./nagios:FuzzStateFile
 FUZZTIME ?= 20000x
 
 .PHONY: all build test fuzz bench lint readme-lint run deps clean drill e2e cores

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/sockwatch/sockwatch/internal/coretest"
 	"github.com/sockwatch/sockwatch/internal/drilltest"
 	"github.com/sockwatch/sockwatch/internal/netnstest"
 	"github.com/sockwatch/sockwatch/internal/testenv"
@@ -101,7 +102,7 @@ func TestCores(t *testing.T) {
 			if core == coreIcinga2 {
 				icinga = append(icinga, s)
 			} else {
-				nagios = append(nagios, nagiosService{service: s, host: "web1", address: "127.0.0.1",
+				nagios = append(nagios, nagiosService{service: s, host: coretest.Host, address: "127.0.0.1",
 					command: "check_sockwatch!" + strings.Join(s.flags, " ")})
 			}
 		}

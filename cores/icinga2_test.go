@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/sockwatch/sockwatch/internal/coretest"
 )
 
 // icingaCheckInterval is the check and retry interval of every Icinga 2
@@ -52,12 +54,7 @@ func startIcinga2(t *testing.T, dir, plugins string, services []*service) *icing
 	bin, err := exec.LookPath("icinga2")
 	require.NoError(t, err, "icinga2 is needed (Debian: icinga2; make deps installs it)")
 	port := freePort(t)
-	defines := []string{"-DRunAsUser=root", "-DRunAsGroup=root"}
-	for _, d := range []string{"DataDir", "CacheDir", "LogDir", "SpoolDir", "InitRunDir"} {
-		path := filepath.Join(dir, d)
-		require.NoError(t, os.Mkdir(path, 0o755))
-		defines = append(defines, "-D"+d+"="+path)
-	}
+	defines := coretest.Icinga2Defines(t, dir)
 	pki := func(args ...string) {
 		out, err := exec.Command(bin, append(append([]string{"pki"}, args...), defines...)...).CombinedOutput()
 		require.NoError(t, err, "icinga2 pki %s: %s", args[0], out)
@@ -75,13 +72,10 @@ func startIcinga2(t *testing.T, dir, plugins string, services []*service) *icing
 	require.NoError(t, os.WriteFile(filepath.Join(certs, "ca.crt"), ca, 0o644))
 
 	var conf strings.Builder
-	fmt.Fprintf(&conf, `const PluginDir = %q
+	conf.WriteString(coretest.Icinga2Head(plugins, shippedConfig(t, "icinga2", "sockwatch.conf")))
+	fmt.Fprintf(&conf, `
 const NodeName = "cores"
 const ZoneName = "cores"
-include <itl>
-include <plugins>
-include %q
-
 object CheckerComponent "checker" {}
 object NotificationComponent "notification" {}
 object ApiListener "api" {
@@ -95,10 +89,6 @@ object ApiUser %q {
 	permissions = [ "objects/query/*", "events/*" ]
 }
 
-object Host "web1" {
-	check_command = "dummy"
-	address = "127.0.0.1"
-}
 object User "oncall" {}
 object NotificationCommand "page" {
 	command = [ %q, "$service.name$", "$notification.type$", "$service.state$", "$service.state_type$", "$service.output$" ]
@@ -108,16 +98,16 @@ apply Notification "page" to Service {
 	users = [ "oncall" ]
 	assign where true
 }
-`, plugins, shippedConfig(t, "icinga2", "sockwatch.conf"), port, icingaUser, icingaPassword, pageScript(t, dir))
+`, port, icingaUser, icingaPassword, pageScript(t, dir))
 	for _, s := range services {
 		fmt.Fprintf(&conf, `
 object Service %q {
-	host_name = "web1"
+	host_name = %q
 	check_command = "sockwatch"
 	check_interval = %s
 	retry_interval = %s
 %s}
-`, s.name, icingaCheckInterval, icingaCheckInterval, icingaVars(s.flags))
+`, s.name, coretest.Host, icingaCheckInterval, icingaCheckInterval, icingaVars(s.flags))
 		s.h.pages = filepath.Join(dir, "pages", s.name)
 	}
 	cfg := filepath.Join(dir, "icinga2.conf")

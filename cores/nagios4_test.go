@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/sockwatch/sockwatch/internal/coretest"
 )
 
 // nagiosInterval is the check and retry interval of every Nagios 4
@@ -44,24 +46,9 @@ func startNagios4(t *testing.T, dir, plugins string, netns int, services []nagio
 	bin, err := exec.LookPath("nagios4")
 	require.NoError(t, err, "nagios4 is needed (Debian: nagios4; make deps installs it)")
 	in := func(name string) string { return filepath.Join(dir, name) }
-	write := func(name, text string) string {
-		require.NoError(t, os.WriteFile(in(name), []byte(text), 0o644))
-		return in(name)
-	}
-	write("resource.cfg", "$USER1$="+plugins+"\n")
 	var objs strings.Builder
-	fmt.Fprintf(&objs, `define timeperiod {
-	timeperiod_name	always
-	alias		always
-	monday		00:00-24:00
-	tuesday		00:00-24:00
-	wednesday	00:00-24:00
-	thursday	00:00-24:00
-	friday		00:00-24:00
-	saturday	00:00-24:00
-	sunday		00:00-24:00
-}
-define command {
+	objs.WriteString(coretest.Nagios4Always)
+	fmt.Fprintf(&objs, `define command {
 	command_name	page
 	command_line	%s "$SERVICEDESC$" "$NOTIFICATIONTYPE$" "$SERVICESTATE$" "$SERVICESTATETYPE$" "$SERVICEOUTPUT$"
 }
@@ -70,76 +57,35 @@ define command {
 	command_name	check_nrpe_command
 	command_line	$USER1$/check_nrpe -H $HOSTADDRESS$ -c $ARG1$
 }
-define contact {
-	contact_name			oncall
-	host_notification_period	always
-	service_notification_period	always
-	host_notification_options	n
-	service_notification_options	w,u,c,r
-	host_notification_commands	page
-	service_notification_commands	page
-}
 `, pageScript(t, dir))
+	objs.WriteString(coretest.Nagios4Contact("oncall", "page", "w,u,c,r"))
 	hosts := map[string]bool{}
 	for _, s := range services {
 		if !hosts[s.host] {
 			hosts[s.host] = true
-			fmt.Fprintf(&objs, `define host {
-	host_name		%s
-	address			%s
-	max_check_attempts	1
-	check_period		always
-	notification_period	always
-	contacts		oncall
-}
-`, s.host, s.address)
+			objs.WriteString(coretest.Nagios4Host(s.host, s.address, "oncall"))
 		}
 		// notification_interval is an hour, as interval_length is 1.
-		fmt.Fprintf(&objs, `define service {
-	host_name		%s
-	service_description	%s
-	check_command		%s
-	max_check_attempts	3
-	check_interval		%d
-	retry_interval		%d
-	check_period		always
-	notification_period	always
-	notification_interval	3600
-	contacts		oncall
-}
-`, s.host, s.name, s.command, nagiosInterval, nagiosInterval)
+		objs.WriteString(coretest.Nagios4Service{Host: s.host, Description: s.name, Command: s.command, Contact: "oncall",
+			MaxCheckAttempts: 3, Interval: nagiosInterval, NotificationInterval: 3600}.String())
 		s.h.pages = filepath.Join(dir, "pages", s.name)
 	}
-	write("objects.cfg", objs.String())
 	status := in("status.dat")
-	cfg := write("nagios.cfg", strings.Join([]string{
-		"cfg_file=" + shippedConfig(t, "nagios4", "sockwatch.cfg"),
-		"cfg_file=" + in("objects.cfg"),
-		"resource_file=" + in("resource.cfg"),
-		"log_file=" + in("nagios.log"),
-		"status_file=" + status,
+	cfg := coretest.Nagios4Config(t, dir, plugins, shippedConfig(t, "nagios4", "sockwatch.cfg"), objs.String(),
 		"status_update_interval=1",
-		"lock_file=" + in("nagios.lock"),
-		"temp_file=" + in("nagios.tmp"),
-		"temp_path=" + dir,
-		"check_result_path=" + dir,
-		"object_cache_file=" + in("objects.cache"),
-		"precached_object_file=" + in("objects.precache"),
-		"state_retention_file=" + in("retention.dat"),
+		"temp_path="+dir,
+		"state_retention_file="+in("retention.dat"),
 		"retain_state_information=0",
-		"command_file=" + in("nagios.cmd"),
+		"command_file="+in("nagios.cmd"),
 		"check_external_commands=0",
-		"query_socket=" + in("nagios.qh"),
-		"debug_file=" + in("nagios.debug"),
+		"query_socket="+in("nagios.qh"),
+		"debug_file="+in("nagios.debug"),
 		"interval_length=1",
 		"service_inter_check_delay_method=n",
 		"log_service_retries=1",
 		"use_syslog=0",
 		"check_workers=2",
-		"illegal_macro_output_chars=`~$&|'\"<>",
-		"nagios_user=root",
-		"nagios_group=root",
-	}, "\n")+"\n")
+	)
 	out, err := exec.Command(bin, "-v", cfg).CombinedOutput()
 	require.NoError(t, err, "nagios4 -v:\n%s", out)
 

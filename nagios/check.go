@@ -8,10 +8,11 @@ import (
 
 	"github.com/sockwatch/sockwatch"
 	"github.com/sockwatch/sockwatch/internal/privilege"
+	"github.com/sockwatch/sockwatch/nagios/plugin"
 )
 
-// Config is what the command line asks of the check.
-type Config struct {
+// config is what the command line asks of the check.
+type config struct {
 	Warn, Crit thresholdsFlag
 	// Only lists the metrics to evaluate, in metricNames order; all when empty.
 	Only      []string
@@ -31,7 +32,7 @@ type Config struct {
 	Trace int
 }
 
-func (c *Config) selected(metric string) bool {
+func (c *config) selected(metric string) bool {
 	if len(c.Only) == 0 {
 		return true
 	}
@@ -43,26 +44,26 @@ func (c *Config) selected(metric string) bool {
 	return false
 }
 
-// Check reads the proc root once and evaluates every selected metric.
+// check reads the proc root once and evaluates every selected metric.
 //
 // Everything it reads of proc, it reads first, with the capabilities it was
 // given raised (see package privilege), then drops them for good: the state
 // file and the output are handled with none.
-func Check(cfg *Config) *Result {
+func check(cfg *config) *plugin.Result {
 	reader, err := sockwatch.NewReader(cfg.ProcRoot)
 	if err != nil {
-		return &Result{State: Unknown, Summary: "cannot read socket statistics: " + err.Error()}
+		return &plugin.Result{State: plugin.Unknown, Summary: "cannot read socket statistics: " + err.Error()}
 	}
-	c := &checker{cfg: cfg, reader: reader, now: time.Now(), unlock: func() {}}
+	c := &checker{cfg: cfg, reader: reader, now: time.Now()}
 	c.reader.NamespaceCountersOnly = !cfg.Namespaces
 	if perr := privilege.During(privilege.Scan|privilege.BPF, func() { err = c.scan() }); perr != nil {
-		return &Result{State: Unknown, Summary: perr.Error()}
+		return &plugin.Result{State: plugin.Unknown, Summary: perr.Error()}
 	}
 	if perr := privilege.Drop(); perr != nil {
-		return &Result{State: Unknown, Summary: perr.Error()}
+		return &plugin.Result{State: plugin.Unknown, Summary: perr.Error()}
 	}
 	if err != nil {
-		return &Result{State: Unknown, Summary: "cannot read socket statistics: " + err.Error()}
+		return &plugin.Result{State: plugin.Unknown, Summary: "cannot read socket statistics: " + err.Error()}
 	}
 	if c.nsErr != nil {
 		c.notes = append(c.notes, fmt.Sprintf("namespaces: cannot list processes (%v): the counters are the host namespace's alone", c.nsErr))
@@ -84,7 +85,7 @@ func Check(cfg *Config) *Result {
 }
 
 type checker struct {
-	cfg    *Config
+	cfg    *config
 	reader *sockwatch.Reader
 	snap   *sockwatch.Snapshot
 	events *sockwatch.EventUpdate // the host-wide counters, summed over nsScan
@@ -94,12 +95,11 @@ type checker struct {
 	// advice is the host's advice of each counter by label.
 	advice map[string]string
 
-	statePath string     // "" when no state file can be used
-	prev      *stateData // the last run's baseline; nil without one
-	next      *stateData // this run's counters and growth, the next state
-	lastRun   time.Time  // this service's last run; zero when not known
-	unlock    func()     // releases the state directory's lock
-	tracker   sockwatch.EventTracker
+	state   *plugin.StateFile // locked from loadState to saveState; nil when none can be used
+	prev    *stateData        // the last run's baseline; nil without one
+	next    *stateData        // this run's counters and growth, the next state
+	lastRun time.Time         // this service's last run; zero when not known
+	tracker sockwatch.EventTracker
 
 	// What scan found of namespaces (every one, for the host-wide counters
 	// and the pre-4.16 numothersock) and owners (--top).
@@ -179,12 +179,12 @@ func (c *checker) memory(add func(*item)) {
 		{mUDPMem, s.UDPMemBytes(), l.UDPMemMinPages, l.UDPMemMaxPages, l.UDPMemMinPages, "min line", udpMemAdvice(s)},
 	} {
 		maxBytes := s.PagesToBytes(m.maxPages)
-		it := &item{metric: m.metric, label: m.metric, what: m.metric, uom: UOMBytes, value: m.used,
+		it := &item{metric: m.metric, label: m.metric, what: m.metric, uom: plugin.UOMBytes, value: m.used,
 			limitName: m.metric + " max",
 			advice:    m.advice}
 		it.setLimit(maxBytes)
 		if w := s.PagesToBytes(m.warnPages); w.Known && it.limit.Known {
-			it.defWarn = &Threshold{Range: Range{End: float64(w.Value)}, text: m.warnName + " " + formatBytes(w.Value)}
+			it.defWarn = &plugin.Threshold{Range: plugin.Range{End: float64(w.Value)}, Text: m.warnName + " " + formatBytes(w.Value)}
 			it.defCrit = parsedDefaults[m.metric].crit
 		}
 		if m.metric == mTCPMem {
@@ -230,7 +230,7 @@ func (c *checker) numOtherSock(add func(*item)) {
 		}
 		add(it)
 		if !mine {
-			it.perfdata = it.state != OK
+			it.perfdata = it.state != plugin.OK
 		}
 		c.failcnt(b, it)
 	}
@@ -255,18 +255,18 @@ func beancounterItem(b sockwatch.Beancounter) *item {
 }
 
 // result assembles the plugin output from the evaluated items.
-func (c *checker) result() *Result {
-	r := &Result{}
+func (c *checker) result() *plugin.Result {
+	r := &plugin.Result{}
 	var bad []*item
 	for _, it := range c.items {
-		r.State = Worst(r.State, it.state)
-		if it.state != OK {
+		r.State = plugin.Worst(r.State, it.state)
+		if it.state != plugin.OK {
 			bad = append(bad, it)
 		}
 	}
 	sort.SliceStable(bad, func(i, j int) bool {
 		if bad[i].state != bad[j].state {
-			return bad[i].state.severity() > bad[j].state.severity()
+			return plugin.Worst(bad[i].state, bad[j].state) == bad[i].state
 		}
 		return bad[i].rank() > bad[j].rank()
 	})
@@ -278,7 +278,7 @@ func (c *checker) result() *Result {
 				r.Perfdata = append(r.Perfdata, p)
 			}
 		}
-		if it.state != OK || c.cfg.Verbose > 0 || (!it.counter && it.label == it.metric) {
+		if it.state != plugin.OK || c.cfg.Verbose > 0 || (!it.counter && it.label == it.metric) {
 			r.Long = append(r.Long, it.line())
 		}
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/sockwatch/sockwatch/internal/coretest"
 	"github.com/sockwatch/sockwatch/internal/testenv"
 )
 
@@ -23,16 +24,8 @@ func icinga2Validate(t *testing.T, conf string) (bool, string) {
 	bin, err := exec.LookPath("icinga2")
 	require.NoError(t, err, "icinga2 is needed (Debian: icinga2; make deps installs it)")
 	dir := t.TempDir()
-	main := `const PluginDir = "/usr/lib/nagios/plugins"
-include <itl>
-include <plugins>
-include "` + conf + `"
-object Host "web1" {
-	check_command = "dummy"
-	address = "127.0.0.1"
-}
-object Service "sockets" {
-	host_name = "web1"
+	main := coretest.Icinga2Head("/usr/lib/nagios/plugins", conf) + `object Service "sockets" {
+	host_name = "` + coretest.Host + `"
 	check_command = "sockwatch"
 	vars.sockwatch_warning = [ "orphans=15%", "tw=70%" ]
 	vars.sockwatch_critical = [ "orphans=20%" ]
@@ -46,13 +39,7 @@ object Service "sockets" {
 `
 	cfg := filepath.Join(dir, "icinga2.conf")
 	require.NoError(t, os.WriteFile(cfg, []byte(main), 0o644))
-	args := []string{"daemon", "-C", "-c", cfg}
-	for _, d := range []string{"InitRunDir", "DataDir", "CacheDir", "LogDir", "SpoolDir"} {
-		require.NoError(t, os.Mkdir(filepath.Join(dir, d), 0o755))
-		args = append(args, "-D"+d+"="+filepath.Join(dir, d))
-	}
-	// Debian's icinga2 drops to the nagios user, which cannot write here.
-	args = append(args, "-DRunAsUser=root", "-DRunAsGroup=root")
+	args := append([]string{"daemon", "-C", "-c", cfg}, coretest.Icinga2Defines(t, dir)...)
 	out, err := exec.Command(bin, args...).CombinedOutput()
 	return err == nil, string(out)
 }
@@ -93,83 +80,17 @@ func nagios4Validate(t *testing.T, commands string) (bool, string) {
 	t.Helper()
 	bin, err := exec.LookPath("nagios4")
 	require.NoError(t, err, "nagios4 is needed (Debian: nagios4; make deps installs it)")
-	dir := t.TempDir()
-	write := func(name, text string) string {
-		path := filepath.Join(dir, name)
-		require.NoError(t, os.WriteFile(path, []byte(text), 0o644))
-		return path
-	}
-	write("resource.cfg", "$USER1$=/usr/lib/nagios/plugins\n")
-	write("objects.cfg", `define timeperiod {
-	timeperiod_name	always
-	alias		always
-	monday		00:00-24:00
-	tuesday		00:00-24:00
-	wednesday	00:00-24:00
-	thursday	00:00-24:00
-	friday		00:00-24:00
-	saturday	00:00-24:00
-	sunday		00:00-24:00
-}
-define command {
+	objects := coretest.Nagios4Always + `define command {
 	command_name	notify_none
 	command_line	/bin/true
 }
-define contact {
-	contact_name			admin
-	host_notification_period	always
-	service_notification_period	always
-	host_notification_options	n
-	service_notification_options	n
-	host_notification_commands	notify_none
-	service_notification_commands	notify_none
-}
-define host {
-	host_name		web1
-	address			127.0.0.1
-	max_check_attempts	1
-	check_period		always
-	notification_period	always
-	contacts		admin
-}
-define service {
-	host_name		web1
-	service_description	sockets
-	check_command		check_sockwatch!-w orphans=15% --top 5
-	max_check_attempts	1
-	check_interval		5
-	retry_interval		1
-	check_period		always
-	notification_period	always
-	contacts		admin
-}
-define service {
-	host_name		web1
-	service_description	numothersock
-	check_command		check_sockwatch_numothersock!80%!95%
-	max_check_attempts	1
-	check_interval		5
-	retry_interval		1
-	check_period		always
-	notification_period	always
-	contacts		admin
-}
-`)
-	cfg := write("nagios.cfg", strings.Join([]string{
-		"cfg_file=" + commands,
-		"cfg_file=" + filepath.Join(dir, "objects.cfg"),
-		"resource_file=" + filepath.Join(dir, "resource.cfg"),
-		"log_file=" + filepath.Join(dir, "nagios.log"),
-		"status_file=" + filepath.Join(dir, "status.dat"),
-		"lock_file=" + filepath.Join(dir, "nagios.lock"),
-		"temp_file=" + filepath.Join(dir, "nagios.tmp"),
-		"check_result_path=" + dir,
-		"object_cache_file=" + filepath.Join(dir, "objects.cache"),
-		"precached_object_file=" + filepath.Join(dir, "objects.precache"),
-		"illegal_macro_output_chars=`~$&|'\"<>",
-		"nagios_user=root",
-		"nagios_group=root",
-	}, "\n")+"\n")
+` + coretest.Nagios4Contact("admin", "notify_none", "n") + coretest.Nagios4Host(coretest.Host, "127.0.0.1", "admin")
+	for _, s := range [][2]string{{"sockets", "check_sockwatch!-w orphans=15% --top 5"},
+		{"numothersock", "check_sockwatch_numothersock!80%!95%"}} {
+		objects += coretest.Nagios4Service{Host: coretest.Host, Description: s[0], Command: s[1], Contact: "admin",
+			MaxCheckAttempts: 1, Interval: 5}.String()
+	}
+	cfg := coretest.Nagios4Config(t, t.TempDir(), "/usr/lib/nagios/plugins", commands, objects)
 	out, err := exec.Command(bin, "-v", cfg).CombinedOutput()
 	return err == nil, string(out)
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/sockwatch/sockwatch"
+	"github.com/sockwatch/sockwatch/nagios/plugin"
 )
 
 // observeCounters records the growth of every event counter, host-wide
@@ -96,7 +97,7 @@ func (c *checker) counters() {
 			continue
 		}
 		e := spec.event
-		it := &item{metric: spec.metrics[0], label: spec.label(), what: spec.label(), uom: UOMCounter,
+		it := &item{metric: spec.metrics[0], label: spec.label(), what: spec.label(), uom: plugin.UOMCounter,
 			counter: true, perfdata: true, advice: spec.why + "; " + c.advice[spec.label()]}
 		if u.Sum[e].Known {
 			it.value = sockwatch.Known(u.Totals[e])
@@ -139,7 +140,7 @@ func (c *checker) counters() {
 }
 
 // counterSelected reports whether a metric the counter is tied to is.
-func (c *Config) counterSelected(spec counterSpec) bool {
+func (c *config) counterSelected(spec counterSpec) bool {
 	for _, m := range spec.metrics {
 		if c.selected(m) {
 			return true
@@ -172,10 +173,10 @@ func twOverflowAdvice(limit sockwatch.Num) string {
 // container a socket.
 func (c *checker) failcnt(b sockwatch.Beancounter, bc *item) {
 	it := &item{metric: mNumOtherSock, label: bc.label + "_failcnt", what: "container " + b.ID + " numothersock failcnt",
-		uom: UOMCounter, value: sockwatch.Known(b.FailCnt), counter: true, perfdata: bc.label == mNumOtherSock,
+		uom: plugin.UOMCounter, value: sockwatch.Known(b.FailCnt), counter: true, perfdata: bc.label == mNumOtherSock,
 		advice: "the kernel refused sockets to container " + b.ID + "; " + bc.advice}
-	c.alertGrowth(it, failcntKey(b), Critical)
-	if it.state != OK {
+	c.alertGrowth(it, failcntKey(b), plugin.Critical)
+	if it.state != plugin.OK {
 		it.perfdata = true
 	}
 	c.items = append(c.items, it)
@@ -183,7 +184,7 @@ func (c *checker) failcnt(b sockwatch.Beancounter, bc *item) {
 
 // alertGrowth gives a counter's item the alert state while its growth is
 // held.
-func (c *checker) alertGrowth(it *item, key string, alert State) {
+func (c *checker) alertGrowth(it *item, key string, alert plugin.State) {
 	if g := c.held(key); g != nil {
 		it.state = alert
 		it.grew = c.grewText(g)

@@ -7,10 +7,11 @@ import (
 	"time"
 
 	"github.com/sockwatch/sockwatch"
+	"github.com/sockwatch/sockwatch/nagios/plugin"
 )
 
-// MaxTrace bounds --trace: a check is expected to return within seconds.
-const MaxTrace = 60
+// maxTrace bounds --trace: a check is expected to return within seconds.
+const maxTrace = 60
 
 // defaultTraceTop is how many creators --trace lists without --top.
 const defaultTraceTop = 5
@@ -29,7 +30,7 @@ type tracing struct {
 
 // startTrace attaches the eBPF programs for cfg.Trace seconds; the sample
 // keeps the --top N busiest (defaultTraceTop without --top).
-func startTrace(cfg *Config) *tracing {
+func startTrace(cfg *config) *tracing {
 	n := cfg.Top
 	if n == 0 {
 		n = defaultTraceTop
@@ -72,7 +73,7 @@ func (c *checker) creators() {
 		it.evaluate(c.cfg.Warn, c.cfg.Crit)
 		c.items = append(c.items, it)
 	}
-	head := fmt.Sprintf("creators: %s/s created in %v", FormatNumber(math.Round(s.CreatedPerSecond)), s.Interval.Round(time.Millisecond))
+	head := fmt.Sprintf("creators: %s/s created in %v", plugin.FormatNumber(math.Round(s.CreatedPerSecond)), s.Interval.Round(time.Millisecond))
 	if s.DroppedProcesses > 0 {
 		head += fmt.Sprintf("; %s not counted (the eBPF map was full)", plural(int64(s.DroppedProcesses), "process"))
 	}
@@ -124,5 +125,5 @@ func rate(v float64) string {
 	if v > 0 && v < 0.5 {
 		return "<1"
 	}
-	return FormatNumber(math.Round(v))
+	return plugin.FormatNumber(math.Round(v))
 }

@@ -57,10 +57,10 @@ func TestTraceUnprivileged(t *testing.T) {
 
 func TestTraceFlag(t *testing.T) {
 	for _, bad := range [][]string{{"--trace", "0"}, {"--trace", "61"}, {"--trace", "x"}, {"--trace", "10"}, {"--trace", "5", "-t", "5"}} {
-		_, err := ParseArgs(bad)
+		_, err := parseArgs(bad)
 		require.Error(t, err, "%v", bad)
 	}
-	cfg, err := ParseArgs([]string{"--trace", "30", "-t", "40", "-c", "creation_rate=500"})
+	cfg, err := parseArgs([]string{"--trace", "30", "-t", "40", "-c", "creation_rate=500"})
 	require.NoError(t, err)
 	require.Equal(t, 30, cfg.Trace)
 }

@@ -1,10 +1,6 @@
-// Package nagios is a small implementation of the Monitoring Plugins API
-// (https://www.monitoring-plugins.org/doc/guidelines.html) — threshold
-// ranges, performance data, states and the plugin output format — and the
-// sockwatch check built on it and on package sockwatch.
-//
-// No Go library for the plugin API can be fetched where sockwatch is built,
-// and the API is small: the parts written here follow the guidelines, and the
-// tests check the output against Debian's Monitoring::Plugin Perl modules,
-// Nagios 4 and Icinga 2.
+// Package nagios is the sockwatch check, check_sockwatch: it reads the
+// kernel's socket accounting with package sockwatch, judges it against the
+// kernel's limits, and reports as a Monitoring Plugin through package
+// nagios/plugin. Main is its only export; its flags, output and state file
+// are described in README.md beside it and in check_sockwatch -h.
 package nagios

@@ -10,7 +10,7 @@ import (
 )
 
 func TestParseArgs(t *testing.T) {
-	cfg, err := ParseArgs([]string{"-w", "orphans=15%", "--warning", "tw=70%", "--warning=tw=75%", "-c", "files=90%",
+	cfg, err := parseArgs([]string{"-w", "orphans=15%", "--warning", "tw=70%", "--warning=tw=75%", "-c", "files=90%",
 		"--only", "tw,orphans", "--only=tw", "--top", "5", "--proc-root", "/x", "--state-file=/y", "-t", "3", "-v", "--verbose"})
 	require.NoError(t, err)
 	require.Equal(t, "orphans=15%,tw=75%", cfg.Warn.String())
@@ -22,9 +22,9 @@ func TestParseArgs(t *testing.T) {
 	require.Equal(t, 3*time.Second, cfg.Timeout)
 	require.Equal(t, 2, cfg.Verbose)
 
-	cfg, err = ParseArgs(nil)
+	cfg, err = parseArgs(nil)
 	require.NoError(t, err)
-	require.Equal(t, DefaultTimeout, cfg.Timeout)
+	require.Equal(t, defaultTimeout, cfg.Timeout)
 	require.Empty(t, cfg.Only)
 
 	for args, flagName := range map[string]string{
@@ -40,13 +40,13 @@ func TestParseArgs(t *testing.T) {
 		"--bogus":          "-bogus",
 		"-w":               "-w",
 	} {
-		_, err := ParseArgs(strings.Fields(args))
+		_, err := parseArgs(strings.Fields(args))
 		require.ErrorContains(t, err, flagName, args)
 	}
-	_, err = ParseArgs([]string{"orphans=1"})
+	_, err = parseArgs([]string{"orphans=1"})
 	require.ErrorContains(t, err, "unexpected argument")
-	_, err = ParseArgs([]string{"-h"})
+	_, err = parseArgs([]string{"-h"})
 	require.ErrorIs(t, err, flag.ErrHelp)
-	_, err = ParseArgs([]string{"--version"})
+	_, err = parseArgs([]string{"--version"})
 	require.ErrorIs(t, err, errVersion)
 }

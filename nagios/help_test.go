@@ -12,7 +12,7 @@ import (
 // Every example of -h is a command line the check accepts, and the NRPE
 // example is the one the shipped NRPE configuration has.
 func TestHelpExamples(t *testing.T) {
-	_, examples, ok := strings.Cut(Help(), "\nExamples:\n")
+	_, examples, ok := strings.Cut(help(), "\nExamples:\n")
 	require.True(t, ok, "-h has no Examples section")
 	examples, _, _ = strings.Cut(examples, "\n\n")
 	nrpe, err := os.ReadFile(filepath.Join("nrpe", "sockwatch.cfg"))
@@ -32,14 +32,14 @@ func TestHelpExamples(t *testing.T) {
 	require.Len(t, commands, 6, "examples in -h:\n%s", examples)
 	for _, c := range commands {
 		args := strings.Fields(c)[1:]
-		cfg, err := ParseArgs(args)
+		cfg, err := parseArgs(args)
 		require.NoError(t, err, "example %q", c)
 		switch {
 		case cfg.Top > 0:
 			kinds = append(kinds, "top")
 		case cfg.Namespaces:
 			kinds = append(kinds, "namespaces")
-		case cfg.Hold != DefaultHold:
+		case cfg.Hold != defaultHold:
 			kinds = append(kinds, "hold")
 		case strings.Contains(c, "%"):
 			kinds = append(kinds, "percent")

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/sockwatch/sockwatch"
+	"github.com/sockwatch/sockwatch/nagios/plugin"
 )
 
 // item is one evaluated line of the check: a metric of the host, the
@@ -37,12 +38,12 @@ type item struct {
 	// else memory above the pressure line; 1 in pressure. Said in lines.
 	underPressure sockwatch.Num
 
-	defWarn, defCrit *Threshold
+	defWarn, defCrit *plugin.Threshold
 	warnText         string // the threshold as given or defaulted, for lines
 	critText         string
-	warn, crit       *Range
+	warn, crit       *plugin.Range
 
-	state    State
+	state    plugin.State
 	problem  string // why a threshold the user gave cannot be applied
 	advice   string // the tunable and suggested value, for non-OK lines
 	counter  bool
@@ -77,7 +78,7 @@ func (it *item) evaluate(warn, crit thresholdsFlag) {
 			it.problem = "value unknown, threshold not applied"
 		}
 		if it.problem != "" {
-			it.state = Unknown
+			it.state = plugin.Unknown
 		}
 		return
 	}
@@ -85,13 +86,13 @@ func (it *item) evaluate(warn, crit thresholdsFlag) {
 	_, userWarn := warn[it.metric]
 	switch {
 	case it.crit != nil && it.crit.Alert(v):
-		it.state = Critical
+		it.state = plugin.Critical
 	case it.pressure.Known && !userWarn:
 		// The kernel's own flag, not the value against the pressure line:
 		// it stays in pressure below that line until memory falls to the
 		// min line, and can be out of it above.
 		if it.pressure.Value == 1 {
-			it.state = Warning
+			it.state = plugin.Warning
 		}
 		it.warnText = "when in memory pressure (the kernel's flag in net/protocols"
 		if it.pressureExit != "" {
@@ -99,13 +100,13 @@ func (it *item) evaluate(warn, crit thresholdsFlag) {
 		}
 		it.warnText += ")"
 	case it.warn != nil && it.warn.Alert(v):
-		it.state = Warning
+		it.state = plugin.Warning
 	case it.problem != "":
-		it.state = Unknown
+		it.state = plugin.Unknown
 	}
 }
 
-func (it *item) resolve(kind string, given thresholdsFlag, def *Threshold) (*Range, string) {
+func (it *item) resolve(kind string, given thresholdsFlag, def *plugin.Threshold) (*plugin.Range, string) {
 	t, user := given[it.metric]
 	if !user {
 		if def == nil {
@@ -113,7 +114,7 @@ func (it *item) resolve(kind string, given thresholdsFlag, def *Threshold) (*Ran
 		}
 		t = *def
 	}
-	r, ok := t.absolute(it.limit)
+	r, ok := absolute(t, it.limit)
 	if !ok {
 		if user && !it.unlimited && it.problem == "" {
 			it.problem = fmt.Sprintf("%s threshold %s needs %s, which is not known here", kind, t, it.limitName)
@@ -194,7 +195,7 @@ func (it *item) line() string {
 	if it.problem != "" {
 		b.WriteString("; " + it.problem)
 	}
-	if it.state != OK && it.advice != "" {
+	if it.state != plugin.OK && it.advice != "" {
 		b.WriteString("; " + it.advice)
 	}
 	return b.String()
@@ -205,13 +206,13 @@ func (it *item) summary() string {
 	switch {
 	case it.counter:
 		return it.what + " " + it.grew
-	case it.state == Unknown:
+	case it.state == plugin.Unknown:
 		return fmt.Sprintf("%s %s: %s", it.what, it.describe(), it.problem)
-	case it.state == Critical:
+	case it.state == plugin.Critical:
 		return fmt.Sprintf("%s %s, critical at %s", it.what, it.describe(), it.critText)
-	case it.state == Warning && it.pressure.Known && strings.HasPrefix(it.warnText, "when "):
+	case it.state == plugin.Warning && it.pressure.Known && strings.HasPrefix(it.warnText, "when "):
 		return fmt.Sprintf("%s %s, warning %s", it.what, it.describe(), it.warnText)
-	case it.state == Warning:
+	case it.state == plugin.Warning:
 		return fmt.Sprintf("%s %s, warning at %s", it.what, it.describe(), it.warnText)
 	}
 	return it.what + " " + it.describe()
@@ -228,7 +229,7 @@ func (it *item) rank() float64 {
 		return math.Inf(1)
 	}
 	r := it.warn
-	if r == nil || it.state == Critical && it.crit != nil {
+	if r == nil || it.state == plugin.Critical && it.crit != nil {
 		r = it.crit
 	}
 	if !it.value.Known || r == nil || r.Inside || r.NoEnd || r.End <= 0 {
@@ -239,17 +240,17 @@ func (it *item) rank() float64 {
 
 // format writes a figure in the item's unit: bytes in binary units.
 func (it *item) format(v int64) string {
-	if it.uom == UOMBytes {
+	if it.uom == plugin.UOMBytes {
 		return formatBytes(v)
 	}
 	return strconv.FormatInt(v, 10)
 }
 
 func (it *item) formatFloat(v float64) string {
-	if it.uom == UOMBytes {
+	if it.uom == plugin.UOMBytes {
 		return formatBytes(int64(v))
 	}
-	return FormatNumber(v)
+	return plugin.FormatNumber(v)
 }
 
 func formatBytes(v int64) string {
@@ -269,16 +270,16 @@ func formatBytes(v int64) string {
 
 // perf is the item's performance data; ok is false when its value is
 // unknown, which is left out rather than sent as 0.
-func (it *item) perf() (Perfdata, bool) {
+func (it *item) perf() (plugin.Perfdata, bool) {
 	if !it.value.Known {
-		return Perfdata{}, false
+		return plugin.Perfdata{}, false
 	}
-	p := Perfdata{Label: it.label, Value: Int(it.value.Value), UOM: it.uom, Warn: it.warn, Crit: it.crit}
+	p := plugin.Perfdata{Label: it.label, Value: plugin.Int(it.value.Value), UOM: it.uom, Warn: it.warn, Crit: it.crit}
 	if !it.counter {
-		zero := Int(0)
+		zero := plugin.Int(0)
 		p.Min = &zero
 		if it.max.Known {
-			m := Int(it.max.Value)
+			m := plugin.Int(it.max.Value)
 			p.Max = &m
 		}
 	}

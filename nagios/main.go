@@ -8,7 +8,11 @@ import (
 
 	"github.com/sockwatch/sockwatch"
 	"github.com/sockwatch/sockwatch/internal/privilege"
+	"github.com/sockwatch/sockwatch/nagios/plugin"
 )
+
+// checkName is the check's name as its first output line starts.
+const checkName = "SOCKWATCH"
 
 // Main runs check_sockwatch with args (without the program name), writes
 // its output to w and returns the exit code.
@@ -16,33 +20,30 @@ func Main(args []string, w io.Writer) int {
 	// Before anything reads a file the caller named.
 	priv, err := privilege.Setup()
 	if err != nil {
-		r := &Result{State: Unknown, Summary: "cannot lower the privileges it runs with: " + err.Error()}
-		fmt.Fprint(w, r.Format(Name))
-		return int(r.State)
+		r := &plugin.Result{State: plugin.Unknown, Summary: "cannot lower the privileges it runs with: " + err.Error()}
+		return r.Print(w, checkName)
 	}
-	cfg, err := ParseArgs(args)
+	cfg, err := parseArgs(args)
 	if err == nil {
 		err = cfg.confine(priv)
 	}
 	switch {
 	case errors.Is(err, flag.ErrHelp):
-		fmt.Fprint(w, Help())
-		return int(Unknown)
+		fmt.Fprint(w, help())
+		return int(plugin.Unknown)
 	case errors.Is(err, errVersion):
-		fmt.Fprintf(w, "check_sockwatch %s\n", Version())
-		return int(Unknown)
+		fmt.Fprintf(w, "check_sockwatch %s\n", checkVersion())
+		return int(plugin.Unknown)
 	case err != nil:
-		r := &Result{State: Unknown, Summary: err.Error() + " (see check_sockwatch -h)"}
-		fmt.Fprint(w, r.Format(Name))
-		return int(r.State)
+		r := &plugin.Result{State: plugin.Unknown, Summary: err.Error() + " (see check_sockwatch -h)"}
+		return r.Print(w, checkName)
 	}
 	root := sockwatch.ProcRoot(cfg.ProcRoot)
-	r := Run(cfg.Timeout, "reading "+root, func() *Result { return Check(cfg) })
-	// Check drops them after its scan; this covers a check that timed out
+	r := plugin.Run(cfg.Timeout, "reading "+root, func() *plugin.Result { return check(cfg) })
+	// check drops them after its scan; this covers a check that timed out
 	// or panicked on the way.
 	if err := privilege.Drop(); err != nil {
-		r = &Result{State: Unknown, Summary: err.Error()}
+		r = &plugin.Result{State: plugin.Unknown, Summary: err.Error()}
 	}
-	fmt.Fprint(w, r.Format(Name))
-	return int(r.State)
+	return r.Print(w, checkName)
 }

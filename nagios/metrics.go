@@ -1,6 +1,10 @@
 package nagios
 
-import "github.com/sockwatch/sockwatch"
+import (
+	"github.com/sockwatch/sockwatch"
+
+	"github.com/sockwatch/sockwatch/nagios/plugin"
+)
 
 // Metric names, as -w, -c and --only take them; each is also the label of
 // its performance data.
@@ -36,20 +40,20 @@ func isMetric(name string) bool {
 type counterSpec struct {
 	event   sockwatch.Event
 	metrics []string
-	state   State
+	state   plugin.State
 	why     string
 }
 
 func (s counterSpec) label() string { return s.event.String() }
 
 var counterSpecs = []counterSpec{
-	{sockwatch.TCPAbortOnMemory, []string{mOrphans, mTCPMem}, Critical,
+	{sockwatch.TCPAbortOnMemory, []string{mOrphans, mTCPMem}, plugin.Critical,
 		"TCPAbortOnMemory: the kernel reset connections for lack of TCP memory or orphan slots"},
-	{sockwatch.TCPMemoryPressures, []string{mTCPMem}, Warning,
+	{sockwatch.TCPMemoryPressures, []string{mTCPMem}, plugin.Warning,
 		"TCPMemoryPressures: TCP entered memory pressure and shrank its buffers"},
-	{sockwatch.TCPTimeWaitOverflow, []string{mTW}, Warning,
+	{sockwatch.TCPTimeWaitOverflow, []string{mTW}, plugin.Warning,
 		"TCPTimeWaitOverflow: TIME_WAIT sockets were destroyed early, tcp_max_tw_buckets was full"},
-	{sockwatch.UDPMemErrors, []string{mUDPMem}, Warning,
+	{sockwatch.UDPMemErrors, []string{mUDPMem}, plugin.Warning,
 		"Udp and Udp6 MemErrors: the kernel refused UDP sockets receive memory (above udp_mem's min line) and dropped datagrams"},
 }
 
@@ -93,7 +97,7 @@ var defaults = map[string]struct{ warn, crit, why string }{
 
 // defaultThreshold is a metric's defaults parsed: warn is nil for the
 // pressure line, which the check sets per run from the limits it reads.
-type defaultThreshold struct{ warn, crit *Threshold }
+type defaultThreshold struct{ warn, crit *plugin.Threshold }
 
 // parsedDefaults is the defaults table parsed once; metrics without a
 // default are absent. The items share its thresholds, which nothing
@@ -118,8 +122,8 @@ func parseDefaults() map[string]defaultThreshold {
 	return out
 }
 
-func mustParseThreshold(s string) Threshold {
-	t, err := ParseThreshold(s)
+func mustParseThreshold(s string) plugin.Threshold {
+	t, err := plugin.ParseThreshold(s)
 	if err != nil {
 		panic("nagios: default threshold: " + err.Error())
 	}

@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/sockwatch/sockwatch"
+	"github.com/sockwatch/sockwatch/nagios/plugin"
 )
 
 // namespaces evaluates, with --namespaces, every network namespace under
@@ -29,45 +30,7 @@ func (c *checker) namespaces() {
 			continue
 		}
 		evaluated++
-		id := strconv.FormatUint(ns.Inode, 10)
-		name := nsName(ns)
-		enter := fmt.Sprintf("nsenter --net=/proc/%d/ns/net", ns.PID)
-		for _, it := range []*item{
-			{metric: mNumOtherSock, value: ns.Sockstat.NumOtherSock(),
-				advice: "find the processes of the namespace holding UNIX and UDP sockets: " + enter + " ss -xup"},
-			{metric: mTW, value: ns.Sockstat.TCPTimeWait,
-				advice: "read or raise the namespace's own net.ipv4.tcp_max_tw_buckets from inside it: " + enter + " sysctl net.ipv4.tcp_max_tw_buckets"},
-		} {
-			if !c.cfg.selected(it.metric) {
-				continue
-			}
-			it.label, it.what = it.metric+"_ns"+id, name+" "+it.metric
-			it.evaluate(warn, crit)
-			it.perfdata = it.state != OK
-			c.items = append(c.items, it)
-		}
-		twAdvice := "raise the namespace's own net.ipv4.tcp_max_tw_buckets, from inside it: " +
-			enter + " sysctl net.ipv4.tcp_max_tw_buckets"
-		ev := ns.Counters.Events()
-		for _, spec := range counterSpecs {
-			if !c.cfg.counterSelected(spec) {
-				continue
-			}
-			// tcp_max_tw_buckets is the namespace's own; the other
-			// counters keep the host's advice.
-			advice := c.advice[spec.label()]
-			if spec.event == sockwatch.TCPTimeWaitOverflow {
-				advice = twAdvice
-			}
-			it := &item{metric: spec.metrics[0], label: spec.label() + "_ns" + id, what: name + " " + spec.label(),
-				uom: UOMCounter, value: ev[spec.event], counter: true, advice: spec.why + "; " + advice}
-			c.alertGrowth(it, nsKey(ns, spec.label()), spec.state)
-			it.perfdata = it.state != OK
-			c.items = append(c.items, it)
-		}
-		for _, err := range ns.Errors {
-			c.notes = append(c.notes, fmt.Sprintf("namespaces: %s: unreadable: %v; its figures are left out", name, err))
-		}
+		c.namespace(ns, warn, crit)
 	}
 
 	line := fmt.Sprintf("namespaces: %s evaluated besides the host's", plural(int64(evaluated), "network namespace"))
@@ -75,6 +38,50 @@ func (c *checker) namespaces() {
 		line += fmt.Sprintf("; %d not evaluated: they cannot be named without root or CAP_SYS_PTRACE (their counters are in the host-wide sums)", unnamed)
 	}
 	c.notes = append(c.notes, line)
+}
+
+// namespace evaluates one network namespace: numothersock and tw against
+// the thresholds that apply per namespace, and its counters' growth.
+func (c *checker) namespace(ns *sockwatch.NetNS, warn, crit thresholdsFlag) {
+	id := strconv.FormatUint(ns.Inode, 10)
+	name := nsName(ns)
+	enter := fmt.Sprintf("nsenter --net=/proc/%d/ns/net", ns.PID)
+	for _, it := range []*item{
+		{metric: mNumOtherSock, value: ns.Sockstat.NumOtherSock(),
+			advice: "find the processes of the namespace holding UNIX and UDP sockets: " + enter + " ss -xup"},
+		{metric: mTW, value: ns.Sockstat.TCPTimeWait,
+			advice: "read or raise the namespace's own net.ipv4.tcp_max_tw_buckets from inside it: " + enter + " sysctl net.ipv4.tcp_max_tw_buckets"},
+	} {
+		if !c.cfg.selected(it.metric) {
+			continue
+		}
+		it.label, it.what = it.metric+"_ns"+id, name+" "+it.metric
+		it.evaluate(warn, crit)
+		it.perfdata = it.state != plugin.OK
+		c.items = append(c.items, it)
+	}
+	twAdvice := "raise the namespace's own net.ipv4.tcp_max_tw_buckets, from inside it: " +
+		enter + " sysctl net.ipv4.tcp_max_tw_buckets"
+	ev := ns.Counters.Events()
+	for _, spec := range counterSpecs {
+		if !c.cfg.counterSelected(spec) {
+			continue
+		}
+		// tcp_max_tw_buckets is the namespace's own; the other
+		// counters keep the host's advice.
+		advice := c.advice[spec.label()]
+		if spec.event == sockwatch.TCPTimeWaitOverflow {
+			advice = twAdvice
+		}
+		it := &item{metric: spec.metrics[0], label: spec.label() + "_ns" + id, what: name + " " + spec.label(),
+			uom: plugin.UOMCounter, value: ev[spec.event], counter: true, advice: spec.why + "; " + advice}
+		c.alertGrowth(it, nsKey(ns, spec.label()), spec.state)
+		it.perfdata = it.state != plugin.OK
+		c.items = append(c.items, it)
+	}
+	for _, err := range ns.Errors {
+		c.notes = append(c.notes, fmt.Sprintf("namespaces: %s: unreadable: %v; its figures are left out", name, err))
+	}
 }
 
 // nsThresholds are the thresholds of flag that apply per namespace: the

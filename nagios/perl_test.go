@@ -14,10 +14,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sockwatch/sockwatch/internal/testenv"
-	"github.com/sockwatch/sockwatch/nagios"
+	"github.com/sockwatch/sockwatch/nagios/plugin"
 )
 
-// perlRange and perlItem are what testdata/perfparse.pl prints.
+// perlRange and perlItem are what plugin/testdata/perfparse.pl prints.
 type perlRange struct {
 	Start, End    string
 	StartInfinity int `json:"start_infinity"`
@@ -86,10 +86,10 @@ func TestPerfdataMonitoringPlugin(t *testing.T) {
 	require.Greater(t, n, 100, "items compared")
 }
 
-// perfparse runs testdata/perfparse.pl on input, lines of performance
+// perfparse runs plugin/testdata/perfparse.pl on input, lines of performance
 // data: it prints Perl's reading of each as a line of JSON.
 func perfparse(input string) (stdout []byte, stderr string, err error) {
-	cmd := exec.Command("perl", filepath.Join("testdata", "perfparse.pl"))
+	cmd := exec.Command("perl", filepath.Join("plugin", "testdata", "perfparse.pl"))
 	cmd.Stdin = strings.NewReader(input)
 	var errOut strings.Builder
 	cmd.Stderr = &errOut
@@ -118,16 +118,16 @@ func comparePerl(t *testing.T, item string, p perlItem) {
 			continue
 		}
 		require.NotNil(t, pr, item)
-		r, err := nagios.ParseRange(fields[k])
+		r, err := plugin.ParseRange(fields[k])
 		require.NoError(t, err, item)
 		require.Equal(t, r.NoStart, pr.StartInfinity == 1, item)
 		require.Equal(t, r.NoEnd, pr.EndInfinity == 1, item)
 		require.Equal(t, r.Inside, pr.Inside == 1, item)
 		if !r.NoStart {
-			requireSameNumber(t, nagios.FormatNumber(r.Start), pr.Start, item)
+			requireSameNumber(t, plugin.FormatNumber(r.Start), pr.Start, item)
 		}
 		if !r.NoEnd {
-			requireSameNumber(t, nagios.FormatNumber(r.End), pr.End, item)
+			requireSameNumber(t, plugin.FormatNumber(r.End), pr.End, item)
 		}
 	}
 	for k, pv := range map[int]string{3: p.Min, 4: p.Max} {

@@ -11,7 +11,7 @@ import (
 // capabilities, set-user-ID), a proc root other than the real /proc and a
 // state file outside the default directory: arguments and environment are
 // the caller's, and the check must not read for them what they may not.
-func (c *Config) confine(st privilege.Status) error {
+func (c *config) confine(st privilege.Status) error {
 	origin := "--proc-root"
 	if c.ProcRoot == "" {
 		origin = "environment variable HOST_PROC"
@@ -23,7 +23,7 @@ func (c *Config) confine(st privilege.Status) error {
 	if c.StateFile == "" || !st.Raised {
 		return nil
 	}
-	dir, err := DefaultStateDir()
+	dir, err := stateDir()
 	if err != nil {
 		return err
 	}

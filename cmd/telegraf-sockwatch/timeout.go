@@ -9,6 +9,7 @@ import (
 	"github.com/influxdata/telegraf/agent"
 
 	"github.com/sockwatch/sockwatch/internal/privilege"
+	"github.com/sockwatch/sockwatch/nagios/plugin"
 )
 
 // boundedInput bounds each Gather of the input it wraps. A proc root on a
@@ -20,6 +21,12 @@ import (
 // until it returns every further gather is refused with an error rather
 // than started, so that a hang costs one goroutine, not one per interval
 // (the input's reader is not to be shared between two gathers anyway).
+//
+// The timeout is plugin.WithTimeout, the one the check uses too: the
+// Monitoring Plugins library is where the project keeps it because that
+// package imports the standard library only (nothing of sockwatch, nothing
+// of Nagios), so this binary takes no more than the helper from it, and a
+// hung read is abandoned the same way by both.
 type boundedInput struct {
 	telegraf.Input
 	maker   agent.MetricMaker
@@ -83,27 +90,14 @@ func (b *boundedInput) Gather(acc telegraf.Accumulator) error {
 	}
 	start := time.Now()
 	b.running.Store(&start)
-	done := make(chan gathered, 1)
-	go func() {
-		// The gather writes to an accumulator of its own, so that one that
-		// returns after being abandoned has no one to write to.
+	// The gather writes to an accumulator of its own, so that one that
+	// returns after being abandoned has no one to write to.
+	g, ok := plugin.WithTimeout(b.timeout, func() gathered {
 		g := collect(b.maker, b.Input)
 		b.running.Store(nil)
-		done <- g
-	}()
-	timer := time.NewTimer(b.timeout)
-	defer timer.Stop()
-	select {
-	case g := <-done:
-		for _, m := range g.metrics {
-			acc.AddMetric(m)
-		}
-		for _, err := range g.errs {
-			acc.AddError(err)
-		}
-		b.log.Debugf("gathered in %v: %d series, %d errors", time.Since(start).Round(time.Microsecond), len(g.metrics), len(g.errs))
-		return nil
-	case <-timer.C:
+		return g
+	})
+	if !ok {
 		acc.AddError(fmt.Errorf("gather timed out after %v %s (a hung mount?): abandoned", b.timeout, b.what))
 		// The abandoned gather would hold its capabilities as long as it
 		// hangs; it goes on without them.
@@ -112,6 +106,14 @@ func (b *boundedInput) Gather(acc telegraf.Accumulator) error {
 		}
 		return nil
 	}
+	for _, m := range g.metrics {
+		acc.AddMetric(m)
+	}
+	for _, err := range g.errs {
+		acc.AddError(err)
+	}
+	b.log.Debugf("gathered in %v: %d series, %d errors", time.Since(start).Round(time.Microsecond), len(g.metrics), len(g.errs))
+	return nil
 }
 
 // Start and Stop pass through to a service input, so that the shim stops

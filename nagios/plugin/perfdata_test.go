@@ -1,4 +1,4 @@
-package nagios
+package plugin
 
 import (
 	"testing"

@@ -1,4 +1,4 @@
-package nagios
+package plugin
 
 // State is a plugin's result and exit code, as the guidelines define them.
 type State int

@@ -1,4 +1,4 @@
-package nagios
+package plugin
 
 import (
 	"errors"
@@ -99,6 +99,15 @@ func allDigits(s string) bool {
 func (r Range) Alert(v float64) bool {
 	in := (r.NoStart || v >= r.Start) && (r.NoEnd || v <= r.End)
 	return in == r.Inside
+}
+
+// Whole returns r for a metric whose values are whole numbers: the upper
+// bound rounded down, the lower one up. It alerts on exactly the same
+// values (above 26214.4 is above 26214 for a count) and reads as the counts
+// they are.
+func (r Range) Whole() Range {
+	r.Start, r.End = math.Ceil(r.Start), math.Floor(r.End)
+	return r
 }
 
 // String writes r in the guidelines' syntax, in its shortest form: "10"

@@ -1,6 +1,7 @@
-package nagios
+package plugin
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -27,4 +28,15 @@ func TestWorst(t *testing.T) {
 	}
 	require.Equal(t, "UNKNOWN", Unknown.String())
 	require.Equal(t, "CRITICAL", Critical.String())
+}
+
+// The exit code is the state, for each of the four.
+func TestResultPrint(t *testing.T) {
+	for _, s := range []State{OK, Warning, Critical, Unknown} {
+		var b strings.Builder
+		code := (&Result{State: s, Summary: "x"}).Print(&b, "DISK")
+		require.Equal(t, int(s), code)
+		require.Equal(t, "DISK "+s.String()+" - x\n", b.String())
+	}
+	require.Equal(t, []int{0, 1, 2, 3}, []int{int(OK), int(Warning), int(Critical), int(Unknown)})
 }

@@ -1,6 +1,7 @@
-package nagios
+package plugin
 
 import (
+	"io"
 	"strings"
 	"unicode/utf8"
 )
@@ -42,6 +43,13 @@ func (r *Result) Format(name string) string {
 		b.WriteByte('\n')
 	}
 	return b.String()
+}
+
+// Print writes the plugin output to w and returns the exit code, which is
+// the state.
+func (r *Result) Print(w io.Writer, name string) int {
+	io.WriteString(w, r.Format(name))
+	return int(r.State)
 }
 
 // cleanText makes s safe for one line of plugin output: "|" becomes the

@@ -1,12 +1,13 @@
-package nagios
+package plugin
 
 import (
 	"strconv"
 	"strings"
 )
 
-// Number is a performance data figure. Counts stay exact int64s: fs.file-max
-// is often 2^63-1, beyond the integers a float64 holds exactly.
+// Number is a performance data figure. Counts stay exact int64s: a limit
+// such as Linux's fs.file-max is often 2^63-1, beyond the integers a
+// float64 holds exactly.
 type Number struct {
 	i     int64
 	f     float64
@@ -26,8 +27,8 @@ func (n Number) String() string {
 	return strconv.FormatInt(n.i, 10)
 }
 
-// Units of measurement of the guidelines that the check uses. Memory is
-// always given in bytes, so the KB/MB/TB multiples are not needed.
+// Two of the guidelines' units of measurement; Perfdata.UOM takes any of
+// them (s, ms, us, %, B, KB, MB, TB, c), or none for a plain count.
 const (
 	UOMBytes   = "B"
 	UOMCounter = "c" // a continuous counter: graphers store its rate

@@ -1,14 +1,13 @@
-package nagios
+package plugin
 
 import (
 	"testing"
 
-	"github.com/sockwatch/sockwatch"
 	"github.com/stretchr/testify/require"
 )
 
 func TestThreshold(t *testing.T) {
-	limit := num(524288)
+	limit := 524288.0
 	for _, tc := range []struct {
 		in      string
 		percent bool
@@ -38,18 +37,18 @@ func TestThreshold(t *testing.T) {
 		}
 		require.NoError(t, err, tc.in)
 		require.Equal(t, tc.percent, th.Percent, tc.in)
-		r, ok := th.absolute(limit)
+		r, ok := th.Absolute(limit)
 		require.True(t, ok)
-		require.Equal(t, tc.abs, r.String(), tc.in)
+		require.Equal(t, tc.abs, r.Whole().String(), tc.in)
 		if tc.percent {
-			_, ok := th.absolute(sockwatch.Num{})
+			_, ok := th.Absolute(0)
 			require.False(t, ok, "a percent threshold needs a known limit")
 		}
 	}
 	// 95% of a barrier of 360 is exactly 342: held 342 is not critical.
 	th, err := ParseThreshold("95%")
 	require.NoError(t, err)
-	r, _ := th.absolute(num(360))
+	r, _ := th.Absolute(360)
 	require.False(t, r.Alert(342))
 	require.True(t, r.Alert(343))
 }
