@@ -320,7 +320,11 @@ func TestScanOwnersDescriptorReuse(t *testing.T) {
 func TestProcessChurnIterator(t *testing.T) {
 	requireIterator(t)
 	exe := helperExe(t)
+	// Names of this test process's own: other packages' tests, run at
+	// the same time by go test ./..., start processes of their own (bench's
+	// churn among them).
 	name := "c" + strconv.Itoa(os.Getpid()%1000000) + "-stay"
+	churn := "c" + strconv.Itoa(os.Getpid()%1000000) + "-churn"
 	startHelper(t, exe, "dns", name, []string{"HELPER_N=3"}, &syscall.SysProcAttr{})
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
@@ -334,7 +338,7 @@ func TestProcessChurnIterator(t *testing.T) {
 			default:
 			}
 			cmd := exec.Command(exe)
-			cmd.Env = append(os.Environ(), "SOCKWATCH_TEST_HELPER=unix", "HELPER_NAME=churn", "HELPER_N=50",
+			cmd.Env = append(os.Environ(), "SOCKWATCH_TEST_HELPER=unix", "HELPER_NAME="+churn, "HELPER_N=50",
 				"HELPER_PATH="+filepath.Join(dir, strconv.Itoa(i%8)+".sock"))
 			if cmd.Start() != nil {
 				continue
@@ -357,7 +361,7 @@ func TestProcessChurnIterator(t *testing.T) {
 			if w.Name == name {
 				stay = append(stay, w)
 			}
-			if w.Name == "churn" {
+			if w.Name == churn {
 				// A churn helper has at most its listener, 50 clients
 				// and 50 accepted ends.
 				require.LessOrEqual(t, w.Sockets, 101*w.Processes, "scan %d", scans)
