@@ -110,7 +110,7 @@ func TestLiveExitedReportedOnce(t *testing.T) {
 	ps := find(s, pid)
 	require.Len(t, ps, 1)
 	require.True(t, ps[0].Exited)
-	require.InDelta(t, 100, float64(ps[0].Created[UDP]), 10, "200/s for 0.5 s")
+	require.Equal(t, uint64(100), ps[0].Created[UDP], "200/s for 0.5 s")
 
 	s, err = tr.Read()
 	require.NoError(t, err)
@@ -167,9 +167,9 @@ func TestLivePIDReused(t *testing.T) {
 	require.Equal(t, "first", ps[0].Name)
 	require.Equal(t, "second", ps[1].Name)
 	require.NotEqual(t, ps[0].Start, ps[1].Start)
-	require.InDelta(t, 30, float64(ps[0].Created[UDP]), 5)
+	require.Equal(t, uint64(30), ps[0].Created[UDP], "100/s for 0.3 s")
 	require.Zero(t, ps[0].Created[TCP])
-	require.InDelta(t, 30, float64(ps[1].Created[TCP]), 5)
+	require.Equal(t, uint64(30), ps[1].Created[TCP], "100/s for 0.3 s")
 	require.Zero(t, ps[1].Created[UDP])
 }
 

@@ -4,7 +4,9 @@
 // query; -sendto sends it unconnected instead. Nothing needs to answer.
 //
 // It names itself -name (its comm, any bytes but NUL), prints
-// "ready PID" and runs until its stdin closes or -duration passes.
+// "ready PID" and runs until its stdin closes or, with -duration, until each
+// kind has made rate x duration of its sockets: an exact count, however late
+// a loaded machine runs it.
 //
 //	churn -name dns-storm -dns 300
 package main
@@ -30,7 +32,7 @@ func main() {
 	dns := flag.Float64("dns", 0, "DNS lookups per second (a UDP socket each)")
 	server := flag.String("dns-server", "127.0.0.1", "address the lookups go to, port 53")
 	sendto := flag.Bool("sendto", false, "send lookups with sendto() on an unconnected socket, not connect()")
-	duration := flag.Duration("duration", 0, "stop after this long (0: when stdin closes)")
+	duration := flag.Duration("duration", 0, "stop after rate x duration of each (0: when stdin closes)")
 	first := flag.Int("sockets", 0, "UDP sockets to create and close before saying ready")
 	fill := flag.Float64("fill", 0, "loopback TCP connections per second whose sender fills its buffers, never read (16 kept)")
 	flag.Parse()
@@ -55,10 +57,14 @@ func main() {
 		if rate <= 0 {
 			return
 		}
+		limit := -1
+		if *duration > 0 {
+			limit = int(rate * duration.Seconds())
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			pace(rate, stop, op)
+			pace(rate, limit, stop, op)
 		}()
 	}
 	run(*udp, func() error { return socketClose(unix.AF_INET, unix.SOCK_DGRAM) })
@@ -87,28 +93,30 @@ func main() {
 		}
 	}
 	fmt.Printf("ready %d\n", os.Getpid())
-	if *duration > 0 {
-		time.Sleep(*duration)
-	} else {
+	if *duration == 0 {
 		io.Copy(io.Discard, os.Stdin)
+		close(stop)
 	}
-	close(stop)
 	wg.Wait()
 }
 
-// pace runs op rate times a second until stop closes, catching up on the
-// count due since the start rather than sleeping a fixed period, so that a
-// late wake-up does not lower the rate.
-func pace(rate float64, stop <-chan struct{}, op func() error) {
+// pace runs op rate times a second until stop closes or, limit not
+// negative, op has run limit times, catching up on the count due since the
+// start rather than sleeping a fixed period, so that a late wake-up does not
+// lower the rate.
+func pace(rate float64, limit int, stop <-chan struct{}, op func() error) {
 	start := time.Now()
 	done := 0
-	for {
+	for limit < 0 || done < limit {
 		select {
 		case <-stop:
 			return
 		default:
 		}
 		due := int(rate * time.Since(start).Seconds())
+		if limit >= 0 {
+			due = min(due, limit)
+		}
 		for ; done < due; done++ {
 			if err := op(); err != nil {
 				fail(err)
