@@ -15,12 +15,15 @@ import (
 type config struct {
 	Warn, Crit thresholdsFlag
 	// Only lists the metrics to evaluate, in metricNames order; all when empty.
-	Only      []string
-	Top       int
-	ProcRoot  string
-	StateFile string // "" for the per-user default
-	Timeout   time.Duration
-	Verbose   int
+	Only []string
+	Top  int
+	// ProcRoot is the proc root to read: --proc-root, else HOST_PROC,
+	// else /proc; rootOrigin says which, for confine's refusal.
+	ProcRoot   string
+	rootOrigin string
+	StateFile  string // "" for the per-user default
+	Timeout    time.Duration
+	Verbose    int
 	// Hold is how long a counter that grew keeps its alert state after it
 	// last grew, so that a core's retries reach a HARD state; 0 alerts on
 	// the run that sees the growth only.

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sockwatch/sockwatch"
 )
 
 // defaultTimeout is -t's default, the Monitoring Plugins' usual 10 seconds.
@@ -63,6 +65,13 @@ func parseArgs(args []string) (*config, error) {
 	if cfg.Trace > 0 && time.Duration(cfg.Trace)*time.Second >= cfg.Timeout {
 		return nil, fmt.Errorf("--trace %d must be shorter than the timeout (-t %v)", cfg.Trace, cfg.Timeout)
 	}
+	// The proc root is resolved here, once: what confine judges is what
+	// is read and what the messages name.
+	cfg.rootOrigin = "--proc-root"
+	if cfg.ProcRoot == "" {
+		cfg.rootOrigin = "environment variable HOST_PROC"
+	}
+	cfg.ProcRoot = sockwatch.ProcRoot(cfg.ProcRoot)
 	return cfg, nil
 }
 

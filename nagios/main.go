@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/sockwatch/sockwatch"
 	"github.com/sockwatch/sockwatch/internal/privilege"
 	"github.com/sockwatch/sockwatch/nagios/plugin"
 )
@@ -38,8 +37,7 @@ func Main(args []string, w io.Writer) int {
 		r := &plugin.Result{State: plugin.Unknown, Summary: err.Error() + " (see check_sockwatch -h)"}
 		return r.Print(w, checkName)
 	}
-	root := sockwatch.ProcRoot(cfg.ProcRoot)
-	r := plugin.Run(cfg.Timeout, "reading "+root, func() *plugin.Result { return check(cfg) })
+	r := plugin.Run(cfg.Timeout, "reading "+cfg.ProcRoot, func() *plugin.Result { return check(cfg) })
 	// check drops them after its scan; this covers a check that timed out
 	// or panicked on the way.
 	if err := privilege.Drop(); err != nil {

@@ -12,12 +12,7 @@ import (
 // state file outside the default directory: arguments and environment are
 // the caller's, and the check must not read for them what they may not.
 func (c *config) confine(st privilege.Status) error {
-	origin := "--proc-root"
-	if c.ProcRoot == "" {
-		origin = "environment variable HOST_PROC"
-	}
-	root := sockwatch.ProcRoot(c.ProcRoot)
-	if err := privilege.Confine(st, "proc root", origin, root, sockwatch.DefaultProcRoot); err != nil {
+	if err := privilege.Confine(st, "proc root", c.rootOrigin, c.ProcRoot, sockwatch.DefaultProcRoot); err != nil {
 		return err
 	}
 	if c.StateFile == "" || !st.Raised {
