@@ -12,7 +12,8 @@ import (
 	"github.com/sockwatch/sockwatch/internal/procfile"
 )
 
-// OwnerOptions tunes ScanOwners. The zero value is ready to use.
+// OwnerOptions tunes Reader.Owners and ScanOwners. The zero value is ready
+// to use.
 type OwnerOptions struct {
 	// Top is how many owners and UNIX paths are kept, the largest first;
 	// 0 or less keeps them all.
@@ -134,10 +135,10 @@ type Owners struct {
 }
 
 // Owners reads the socket descriptors of every process under the proc
-// root and aggregates them per process name and
-// user, counts the UNIX sockets per bound path, and finds the UDP sockets
-// connected to DNS servers. Sockets in other network namespaces count for the
-// process that holds them.
+// root and aggregates them per process name and user, counts the UNIX
+// sockets per bound path, and finds the UDP sockets connected to DNS
+// servers. Sockets in other network namespaces count for the process that
+// holds them.
 //
 // Where it can (root, or CAP_BPF and CAP_PERFMON; kernel BTF; Linux 5.16 or
 // later; the proc root of the initial PID namespace), it reads them all in
@@ -163,7 +164,7 @@ type Owners struct {
 // DNS sockets of its namespace once that namespace's tables are read.
 //
 // The UNIX paths are those of opt.UnixNetDir, by default the host's net
-// directory, as Read finds it.
+// directory, the one Read reads.
 func (r *Reader) Owners(opt OwnerOptions) (*Owners, error) {
 	if opt.UnixNetDir == "" {
 		opt.UnixNetDir = r.hostNetDir()
