@@ -109,7 +109,7 @@ func readNamespaceSockets(acc telegraf.Accumulator, scan *core.NetNSScan, host c
 // readOwners scans every process's descriptors; the scan also counts the
 // host's UNIX sockets.
 func (s *Sockwatch) readOwners(acc telegraf.Accumulator, r *reading) {
-	o, err := s.reader.Owners(core.OwnerOptions{Top: s.OwnersTop, UnixNetDir: r.snap.NetDir})
+	o, err := s.reader.Owners(core.OwnerOptions{Top: s.OwnersTop})
 	if err != nil {
 		acc.AddError(err)
 		return
