@@ -41,10 +41,6 @@ func orphansAdvice(orphans, limit sockwatch.Num) string {
 		now, suggest, why, suggest, formatBytes(suggest*orphanMemory), formatBytes(orphanMemory))
 }
 
-// memAdvice gives tcp_mem's or udp_mem's lines in bytes and a suggested
-// "min pressure max": the three in force scaled up alike, by at least a
-// quarter, and so that the use now is 80% of the line that warns (warnPages:
-// tcp_mem's pressure line, udp_mem's min line). No line is suggested at or
 // tcpMemAdvice and udpMemAdvice are the advice of tcp_mem and udp_mem: with
 // their metrics, and with the counters that their limits make grow. tcp_mem
 // warns at its pressure line, udp_mem at its min line.
@@ -58,6 +54,10 @@ func udpMemAdvice(s *sockwatch.Snapshot) string {
 	return memAdvice(s, mUDPMem, s.UDPMemBytes(), l.UDPMemMinPages, l.UDPMemPressurePages, l.UDPMemMaxPages, l.UDPMemMinPages)
 }
 
+// memAdvice gives tcp_mem's or udp_mem's lines in bytes and a suggested
+// "min pressure max": the three in force scaled up alike, by at least a
+// quarter, and so that the use now is 80% of the line that warns (warnPages:
+// tcp_mem's pressure line, udp_mem's min line). No line is suggested at or
 // below the one in force.
 func memAdvice(s *sockwatch.Snapshot, metric string, used, minPages, pressPages, maxPages, warnPages sockwatch.Num) string {
 	sysctl := "net.ipv4." + metric
