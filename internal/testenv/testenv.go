@@ -431,7 +431,8 @@ func ReplaceFile(t testing.TB, path string, data []byte) {
 		t.Fatal(err)
 	}
 	tmp := path + ".new"
-	if err := os.WriteFile(tmp, data, fi.Mode().Perm()); err == nil {
+	err = os.WriteFile(tmp, data, fi.Mode().Perm())
+	if err == nil {
 		err = errors.Join(os.Chmod(tmp, fi.Mode().Perm()), os.Rename(tmp, path))
 	}
 	if err != nil {
