@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/sockwatch/sockwatch/internal/procfile"
+	"github.com/sockwatch/sockwatch/internal/testenv"
 )
 
 func TestParseDNSInodes(t *testing.T) {
@@ -242,7 +243,7 @@ func helperExe(t *testing.T) string {
 	if os.Link(exe, dst) != nil {
 		data, err := os.ReadFile(exe)
 		require.NoError(t, err)
-		require.NoError(t, os.WriteFile(dst, data, 0o755))
+		require.NoError(t, testenv.WriteExecutable(dst, data, 0o755))
 	}
 	return dst
 }

@@ -153,6 +153,6 @@ func pageScript(t *testing.T, dir string) string {
 first=$(printf '%s\n' "$5" | head -n 1)
 printf '%s %s %s %s\n' "$2" "$3" "$4" "$first" >> "$(dirname "$0")/pages/$1"
 `
-	require.NoError(t, os.WriteFile(path, []byte(script), 0o755))
+	require.NoError(t, testenv.WriteExecutable(path, []byte(script), 0o755))
 	return path
 }

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/sockwatch/sockwatch/internal/testenv"
 )
 
 // nrpePluginDir is where the shipped NRPE commands run the check from.
@@ -123,5 +125,5 @@ func copyFile(t *testing.T, src, dst string, mode os.FileMode) {
 	t.Helper()
 	data, err := os.ReadFile(src)
 	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(dst, data, mode))
+	require.NoError(t, testenv.WriteExecutable(dst, data, mode))
 }

@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -268,6 +269,17 @@ func CapableCopy(t testing.TB, bin, caps string, gid int) string {
 	return dst
 }
 
+// WriteExecutable writes data to path, mode mode, holding off this process's
+// forks while the file is open for writing. A child forked then (another
+// test's command, a daemon being started) keeps the descriptor until it
+// execs, and until then the kernel refuses to run the file: "text file
+// busy", to this process and to the daemons that run the file.
+func WriteExecutable(path string, data []byte, mode os.FileMode) error {
+	syscall.ForkLock.RLock()
+	defer syscall.ForkLock.RUnlock()
+	return os.WriteFile(path, data, mode)
+}
+
 // copyBinary copies bin into a directory of its own, mode dirMode, its
 // parent traversable by all; both the directory and the copy (mode
 // fileMode) belong to root and group gid.
@@ -278,7 +290,7 @@ func copyBinary(t testing.TB, bin string, dirMode, fileMode os.FileMode, gid int
 	data, err := os.ReadFile(bin)
 	if err == nil {
 		err = errors.Join(os.Chmod(filepath.Dir(dir), 0o711), os.Chown(dir, 0, gid), os.Chmod(dir, dirMode),
-			os.WriteFile(dst, data, fileMode), os.Chown(dst, 0, gid), os.Chmod(dst, fileMode))
+			WriteExecutable(dst, data, fileMode), os.Chown(dst, 0, gid), os.Chmod(dst, fileMode))
 	}
 	if err != nil {
 		t.Fatalf("testenv: copying %s: %v", bin, err)
