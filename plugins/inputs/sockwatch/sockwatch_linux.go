@@ -72,7 +72,7 @@ func (s *Sockwatch) Init() error {
 // the default names, resolved once, having checked that it may be read and
 // is a directory.
 func newReader(priv privilege.Status, option string) (*core.Reader, error) {
-	root, source := core.ProcRoot(option), rootSource(option)
+	root, source := core.ProcRoot(option), rootSource(option, "proc_root", "HOST_PROC")
 	if err := privilege.Confine(priv, "proc root", source, root, core.DefaultProcRoot); err != nil {
 		return nil, err
 	}
@@ -94,7 +94,7 @@ func newReader(priv privilege.Status, option string) (*core.Reader, error) {
 // newReader does the proc root.
 func checkCgroupRoot(priv privilege.Status, option string) (string, error) {
 	root := core.CgroupRoot(option)
-	if err := privilege.Confine(priv, "cgroup root", cgroupRootSource(option), root,
+	if err := privilege.Confine(priv, "cgroup root", rootSource(option, "cgroup_root", "HOST_SYS"), root,
 		core.DefaultCgroupRoot, filepath.Join(core.DefaultCgroupRoot, "unified")); err != nil {
 		return "", err
 	}
@@ -108,25 +108,15 @@ func checkCgroupRoot(priv privilege.Status, option string) (string, error) {
 	return root, nil
 }
 
-// rootSource says where the proc root came from, for Init's messages.
-func rootSource(option string) string {
+// rootSource says where a root came from, for Init's messages: the option
+// (proc_root, cgroup_root), else the environment variable that moves it
+// (HOST_PROC, HOST_SYS), else the default.
+func rootSource(option, name, env string) string {
 	switch {
 	case option != "":
-		return "option proc_root"
-	case os.Getenv("HOST_PROC") != "":
-		return "environment variable HOST_PROC"
-	}
-	return "default"
-}
-
-// cgroupRootSource says where the cgroup root came from, for Init's
-// messages.
-func cgroupRootSource(option string) string {
-	switch {
-	case option != "":
-		return "option cgroup_root"
-	case os.Getenv("HOST_SYS") != "":
-		return "environment variable HOST_SYS"
+		return "option " + name
+	case os.Getenv(env) != "":
+		return "environment variable " + env
 	}
 	return "default"
 }
