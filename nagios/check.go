@@ -191,7 +191,7 @@ func (c *checker) memory(add func(*item)) {
 			it.defCrit = parsedDefaults[m.metric].crit
 		}
 		if m.metric == mTCPMem {
-			it.pressure = s.Sockstat.TCPPressure
+			it.pressureFlag = s.Sockstat.TCPPressure.Known
 			if p, ok := s.TCPMemUnderPressure(); ok {
 				it.underPressure = sockwatch.Known(0)
 				if p {

@@ -29,14 +29,15 @@ type item struct {
 	// penalty, for orphans, also shows the percent under the kernel's 4x
 	// count.
 	penalty bool
-	// pressure, for tcp_mem, is the kernel's pressure flag (1 in pressure),
-	// which decides the default warning where it is known; pressureExit
-	// is the min line, where the kernel leaves pressure.
-	pressure     sockwatch.Num
-	pressureExit string
-	// underPressure is what the core says of TCP memory pressure: the flag,
+	// underPressure, for tcp_mem, is what the core says of TCP memory
+	// pressure (sockwatch.Snapshot.TCPMemUnderPressure): the kernel's flag,
 	// else memory above the pressure line; 1 in pressure. Said in lines.
+	// pressureFlag says it is the kernel's flag, which then decides the
+	// default warning; pressureExit is the min line, where the kernel
+	// leaves pressure.
 	underPressure sockwatch.Num
+	pressureFlag  bool
+	pressureExit  string
 
 	defWarn, defCrit *plugin.Threshold
 	warnText         string // the threshold as given or defaulted, for lines
@@ -87,11 +88,11 @@ func (it *item) evaluate(warn, crit thresholdsFlag) {
 	switch {
 	case it.crit != nil && it.crit.Alert(v):
 		it.state = plugin.Critical
-	case it.pressure.Known && !userWarn:
+	case it.pressureFlag && !userWarn:
 		// The kernel's own flag, not the value against the pressure line:
 		// it stays in pressure below that line until memory falls to the
 		// min line, and can be out of it above.
-		if it.pressure.Value == 1 {
+		if it.underPressure.Value == 1 {
 			it.state = plugin.Warning
 		}
 		it.warnText = "when in memory pressure (the kernel's flag in net/protocols"
@@ -210,7 +211,7 @@ func (it *item) summary() string {
 		return fmt.Sprintf("%s %s: %s", it.what, it.describe(), it.problem)
 	case it.state == plugin.Critical:
 		return fmt.Sprintf("%s %s, critical at %s", it.what, it.describe(), it.critText)
-	case it.state == plugin.Warning && it.pressure.Known && strings.HasPrefix(it.warnText, "when "):
+	case it.state == plugin.Warning && it.pressureFlag && strings.HasPrefix(it.warnText, "when "):
 		return fmt.Sprintf("%s %s, warning %s", it.what, it.describe(), it.warnText)
 	case it.state == plugin.Warning:
 		return fmt.Sprintf("%s %s, warning at %s", it.what, it.describe(), it.warnText)
