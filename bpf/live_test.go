@@ -28,15 +28,7 @@ func open(t *testing.T, opts Options) *Tracer {
 }
 
 // churn starts bench/churn with args and returns its PID.
-func churn(t *testing.T, args ...string) uint32 {
-	t.Helper()
-	cmd := exec.Command(testenv.Build(t, "./bench/churn"), args...)
-	cmd.Stderr = os.Stderr
-	line := testenv.Start(t, cmd)
-	pid, err := strconv.Atoi(strings.TrimPrefix(strings.TrimSpace(line), "ready "))
-	require.NoError(t, err, "churn said %q", line)
-	return uint32(pid)
-}
+func churn(t *testing.T, args ...string) uint32 { return uint32(testenv.Churn(t, args...)) }
 
 // find returns the entries of s for pid.
 func find(s *Sample, pid uint32) []Process {

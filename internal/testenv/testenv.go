@@ -147,6 +147,20 @@ func StartHelper(t testing.TB, env ...string) *os.Process {
 	return cmd.Process
 }
 
+// Churn starts bench/churn with args, for as long as the test runs (or its
+// -duration), and returns its PID once it is ready.
+func Churn(t testing.TB, args ...string) int {
+	t.Helper()
+	cmd := exec.Command(Build(t, "./bench/churn"), args...)
+	cmd.Stderr = os.Stderr
+	line := Start(t, cmd)
+	pid, err := strconv.Atoi(strings.TrimPrefix(strings.TrimSpace(line), "ready "))
+	if err != nil {
+		t.Fatalf("testenv: churn said %q", line)
+	}
+	return pid
+}
+
 // Start starts cmd, a helper that says on one line of its stdout that it is
 // ready, and lives until its stdin closes, which happens when the test ends.
 // It returns that line.

@@ -26,17 +26,6 @@ import (
 // runs as root). Other processes of the host create sockets too: the tests
 // look at the names their own generators take.
 
-// churn starts bench/churn with args and returns its PID.
-func churn(t *testing.T, args ...string) int {
-	t.Helper()
-	cmd := exec.Command(testenv.Build(t, "./bench/churn"), args...)
-	cmd.Stderr = os.Stderr
-	line := testenv.Start(t, cmd)
-	pid, err := strconv.Atoi(strings.TrimPrefix(strings.TrimSpace(line), "ready "))
-	require.NoError(t, err, "churn said %q", line)
-	return pid
-}
-
 func creatorsPlugin(t *testing.T) *Sockwatch {
 	t.Helper()
 	s := &Sockwatch{ProcRoot: "/proc", Creators: true, CreatorsTop: 1000, Log: testutil.Logger{}}
@@ -69,11 +58,11 @@ func requireWithin10(t *testing.T, want float64, got any, what string) {
 // two gathers has its last rates reported once.
 func TestCreatorsLiveRates(t *testing.T) {
 	s := creatorsPlugin(t)
-	churn(t, "-name", "plugin-udp", "-udp", "300")
-	churn(t, "-name", "plugin-unix", "-unix", "50")
-	churn(t, "-name", "plugin-dns", "-dns", "100")
+	testenv.Churn(t, "-name", "plugin-udp", "-udp", "300")
+	testenv.Churn(t, "-name", "plugin-unix", "-unix", "50")
+	testenv.Churn(t, "-name", "plugin-dns", "-dns", "100")
 	gather(t, s)
-	churn(t, "-name", "plugin-short", "-tcp", "200", "-duration", "1s")
+	testenv.Churn(t, "-name", "plugin-short", "-tcp", "200", "-duration", "1s")
 	time.Sleep(2 * time.Second)
 	acc := gather(t, s)
 	require.Empty(t, acc.Errors)
@@ -111,7 +100,7 @@ func TestCreatorsLiveRates(t *testing.T) {
 func TestCreatorsHostileName(t *testing.T) {
 	s := creatorsPlugin(t)
 	const name = "a\nb\"c=d|e f"
-	churn(t, "-name", name, "-udp", "100")
+	testenv.Churn(t, "-name", name, "-udp", "100")
 	time.Sleep(300 * time.Millisecond)
 	acc := gather(t, s)
 	want := tagValue(name)

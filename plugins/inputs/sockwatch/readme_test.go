@@ -49,7 +49,7 @@ func TestReadmeDocumentsEveryField(t *testing.T) {
 	// The creators, from a live trace of a generator that creates sockets
 	// of every family and makes DNS lookups.
 	creators := creatorsPlugin(t)
-	churn(t, "-udp", "100", "-unix", "100", "-tcp", "100", "-dns", "100")
+	testenv.Churn(t, "-udp", "100", "-unix", "100", "-tcp", "100", "-dns", "100")
 	time.Sleep(200 * time.Millisecond)
 	acc = gather(t, creators)
 	require.Empty(t, acc.Errors)
